@@ -1,0 +1,1 @@
+"""robocell policies: the Policy interface, teachers, the student, distillation, evaluation."""

@@ -1,0 +1,125 @@
+"""`robocell export`: turn a student checkpoint into TorchScript, ONNX and dynamic-int8 TorchScript.
+
+    robocell export assets/student/student.pt            # writes student.ts, student.onnx, student.int8.ts beside it
+    robocell export ckpt.pt --forms onnx --out-dir /tmp
+
+Each export embeds the student's config (TorchScript extra file / ONNX metadata), so
+`policies.student.runtime.load_student` loads it by extension alone. After writing, every
+form is run on random observations and its largest action difference from the float
+checkpoint is logged (and returned), so a broken export fails loudly here, not on the robot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from policies.student.model import StudentNet, example_inputs
+from policies.student.runtime import META_KEY, load_checkpoint, load_student
+
+log = logging.getLogger(__name__)
+
+FORMS = ("ts", "onnx", "int8")
+SUFFIX = {"ts": ".ts", "onnx": ".onnx", "int8": ".int8.ts"}
+INPUT_NAMES = ["scene", "wrist", "proprio", "tokens"]
+
+
+def quantize_int8(model: StudentNet) -> nn.Module:
+    """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on the fly)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+
+
+def export_torchscript(model: nn.Module, path: Path, cfg_json: str) -> Path:
+    example = example_inputs(model.cfg if hasattr(model, "cfg") else None)
+    with torch.inference_mode(False), torch.no_grad():
+        traced = torch.jit.trace(model, example, check_trace=False)
+    traced = torch.jit.freeze(traced.eval())
+    torch.jit.save(traced, str(path), _extra_files={META_KEY: cfg_json})
+    return path
+
+
+def export_onnx(model: StudentNet, path: Path, cfg_json: str) -> Path:
+    import onnx
+
+    example = example_inputs(model.cfg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            example,
+            str(path),
+            input_names=INPUT_NAMES,
+            output_names=["actions"],
+            dynamic_axes={n: {0: "batch"} for n in [*INPUT_NAMES, "actions"]},
+            opset_version=17,
+            dynamo=False,
+        )
+    proto = onnx.load(str(path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = META_KEY, cfg_json
+    onnx.save(proto, str(path))
+    return path
+
+
+def export_student(checkpoint: Path, out_dir: Path | None = None, forms: tuple[str, ...] = FORMS) -> dict[str, Path]:
+    """Write the requested forms next to `checkpoint` (or into `out_dir`); returns form -> path."""
+    model, _ = load_checkpoint(checkpoint)
+    cfg_json = json.dumps(model.cfg.to_dict())
+    out_dir = out_dir or checkpoint.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = checkpoint.name.removesuffix(checkpoint.suffix)
+    written: dict[str, Path] = {}
+    for form in forms:
+        if form not in FORMS:
+            raise ValueError(f"export form {form!r}, expected one of {FORMS}")
+        path = out_dir / f"{stem}{SUFFIX[form]}"
+        if form == "ts":
+            written[form] = export_torchscript(model, path, cfg_json)
+        elif form == "int8":
+            quantized = quantize_int8(model)
+            quantized.cfg = model.cfg
+            written[form] = export_torchscript(quantized, path, cfg_json)
+        else:
+            written[form] = export_onnx(model, path, cfg_json)
+    return written
+
+
+def max_action_difference(reference: str | Path, other: str | Path, samples: int = 32, seed: int = 0) -> float:
+    """Largest |action difference| over whole chunks between two student files on random observations."""
+    ref, oth = load_student(str(reference), execution="chunk"), load_student(str(other), execution="chunk")
+    rng = np.random.default_rng(seed)
+    size, worst = ref.cfg.image_size, 0.0
+    words = ["pick", "the", "red", "blue", "green", "cube", "place", "on", "pad", "bin", "put", "stack"]
+    for _ in range(samples):
+        instruction = " ".join(rng.choice(words, size=6))
+        obs = {key: rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for key in ref.cfg.cameras}
+        obs["proprio"] = rng.normal(size=ref.cfg.proprio_dim).astype(np.float32)
+        ref.reset(instruction)
+        oth.reset(instruction)
+        worst = max(worst, float(np.abs(ref.act(obs) - oth.act(obs)).max()))
+    return worst
+
+
+def run(args: argparse.Namespace) -> int:
+    checkpoint = Path(args.checkpoint)
+    written = export_student(checkpoint, Path(args.out_dir) if args.out_dir else None, tuple(args.forms))
+    for form, path in written.items():
+        diff = max_action_difference(checkpoint, path)
+        log.info("%-5s %s  %.1f kB  max |action - float| = %.2e", form, path, path.stat().st_size / 1e3, diff)
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="student checkpoint (.pt) written by `robocell distill`")
+    parser.add_argument("--forms", nargs="+", default=list(FORMS), choices=FORMS)
+    parser.add_argument("--out-dir", default=None, help="default: beside the checkpoint")
+    parser.set_defaults(run=run)

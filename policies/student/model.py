@@ -1,0 +1,149 @@
+"""The student network: two small CNNs (scene, wrist), an instruction encoder, proprio in, an action chunk out.
+
+Inputs are exactly what the robot sends (no privileged state):
+    scene, wrist: uint8 (B, H, W, 3)   proprio: float32 (B, 8)   tokens: int64 (B, L) from `text.tokenize`
+Output: float32 (B, T, 7) in [-1, 1], the next T actions.
+
+Normalisation lives inside the module (buffers), so the checkpoint, TorchScript, ONNX and
+int8 forms all take raw observations and agree with each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from policies.student.text import TextEncoder
+
+
+@dataclass
+class StudentConfig:
+    cameras: tuple[str, ...] = ("scene_rgb", "wrist_rgb")
+    image_size: int = 96
+    proprio_dim: int = 8
+    action_dim: int = 7
+    chunk: int = 4  # T: actions predicted per step
+    convs: tuple[tuple[int, int, int], ...] = ((16, 8, 4), (32, 3, 2), (32, 3, 1))  # (channels, kernel, stride)
+    text_buckets: int = 8192
+    text_embed_dim: int = 64
+    text_dim: int = 32
+    max_tokens: int = 24
+    hidden: int = 256
+    extra: dict = field(default_factory=dict)  # free-form notes (task, data), kept in the checkpoint
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StudentConfig:
+        d = dict(d)
+        if "cameras" in d:
+            d["cameras"] = tuple(d["cameras"])
+        if "convs" in d:
+            d["convs"] = tuple(tuple(c) for c in d["convs"])
+        return cls(**d)
+
+
+class SpatialSoftmax(nn.Module):
+    """(B, C, H, W) -> (B, 2C) expected x, y of each channel's softmax: where things are, cheaply."""
+
+    def __init__(self, height: int, width: int) -> None:
+        super().__init__()
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+        self.register_buffer("grid", torch.stack([xs.reshape(-1), ys.reshape(-1)], 1))  # (HW, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        attn = torch.softmax(x.reshape(b, c, h * w), dim=-1)
+        return (attn @ self.grid).reshape(b, c * 2)
+
+
+class ImageEncoder(nn.Module):
+    """uint8 NHWC -> features: strided convs, text-conditioned FiLM on the last map, spatial softmax + pooled."""
+
+    def __init__(self, image_size: int, convs: tuple[tuple[int, int, int], ...], text_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in, size = 3, image_size
+        for c_out, k, stride in convs:
+            pad = (k - 1) // 2
+            layers += [nn.Conv2d(c_in, c_out, k, stride=stride, padding=pad), nn.ReLU()]
+            c_in, size = c_out, (size + 2 * pad - k) // stride + 1
+        self.convs = nn.Sequential(*layers[:-1])  # FiLM goes before the last ReLU
+        self.film = nn.Linear(text_dim, 2 * c_in)
+        self.keypoints = SpatialSoftmax(size, size)
+        self.out_dim = 3 * c_in
+
+    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        x = image.permute(0, 3, 1, 2).float() * (1.0 / 255.0) - 0.5
+        x = self.convs(x)
+        gamma, beta = self.film(text).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
+        x = torch.relu(x * (1.0 + gamma) + beta)
+        return torch.cat([self.keypoints(x), x.mean(dim=(2, 3))], dim=1)
+
+
+class StudentNet(nn.Module):
+    def __init__(self, cfg: StudentConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.text = TextEncoder(cfg.text_buckets, cfg.text_embed_dim, cfg.text_dim)
+        self.encoders = nn.ModuleList(ImageEncoder(cfg.image_size, cfg.convs, cfg.text_dim) for _ in cfg.cameras)
+        self.register_buffer("proprio_mean", torch.zeros(cfg.proprio_dim))
+        self.register_buffer("proprio_std", torch.ones(cfg.proprio_dim))
+        feat = sum(e.out_dim for e in self.encoders) + cfg.text_dim + cfg.proprio_dim
+        self.head = nn.Sequential(
+            nn.Linear(feat, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, cfg.chunk * cfg.action_dim),
+        )
+
+    def forward(
+        self, scene: torch.Tensor, wrist: torch.Tensor, proprio: torch.Tensor, tokens: torch.Tensor
+    ) -> torch.Tensor:
+        text = self.text(tokens)
+        feats = [self.encoders[0](scene, text)]
+        if len(self.encoders) > 1:
+            feats.append(self.encoders[1](wrist, text))
+        feats += [text, (proprio - self.proprio_mean) / self.proprio_std]
+        out = torch.tanh(self.head(torch.cat(feats, dim=1)))
+        return out.reshape(-1, self.cfg.chunk, self.cfg.action_dim)
+
+
+def count_macs(model: nn.Module, example: tuple[torch.Tensor, ...]) -> int:
+    """Multiply-accumulates of one forward pass, counting Conv2d and Linear layers (the rest is noise)."""
+    total = 0
+
+    def conv_hook(m: nn.Conv2d, _inp: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        k = m.kernel_size[0] * m.kernel_size[1] * m.in_channels // m.groups
+        total += out.numel() * k
+
+    def linear_hook(m: nn.Linear, _inp: tuple, out: torch.Tensor) -> None:
+        nonlocal total
+        total += out.numel() * m.in_features
+
+    hooks = []
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            hooks.append(module.register_forward_hook(conv_hook))
+        elif isinstance(module, nn.Linear):
+            hooks.append(module.register_forward_hook(linear_hook))
+    with torch.no_grad():
+        model(*example)
+    for h in hooks:
+        h.remove()
+    return total
+
+
+def example_inputs(cfg: StudentConfig, batch: int = 1) -> tuple[torch.Tensor, ...]:
+    s = cfg.image_size
+    return (
+        torch.randint(0, 255, (batch, s, s, 3), dtype=torch.uint8),
+        torch.randint(0, 255, (batch, s, s, 3), dtype=torch.uint8),
+        torch.zeros(batch, cfg.proprio_dim),
+        torch.randint(1, cfg.text_buckets, (batch, cfg.max_tokens), dtype=torch.int64),
+    )

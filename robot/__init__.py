@@ -1,0 +1,1 @@
+"""robocell runtime: the Robot interface, safety, wire protocol, nodes and launcher."""

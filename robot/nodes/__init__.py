@@ -1,0 +1,1 @@
+"""Nodes: processes that talk over ZeroMQ (robot node, policy node)."""

@@ -1,0 +1,211 @@
+"""The simulated work cell: one PyBullet client with a floor, a table, two bins and coloured parts.
+
+Every `World` owns its own DIRECT-mode `BulletClient` (never the global client), so
+several worlds can live in one process. `rebuild()` resets the whole simulation and
+reloads the static scene: starting every episode from a freshly built world is what
+makes resets bit-for-bit deterministic (no contact caches or solver warm starts
+leak from one episode into the next).
+
+Frame: the robot base sits at the origin on the table top (z = 0), facing +x.
+"Left" is +y from the robot's point of view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as p
+import pybullet_data
+from pybullet_utils.bullet_client import BulletClient
+
+TABLE_TOP_Z = 0.0
+TABLE_HEIGHT_M = 0.75
+TABLE_CENTER_XY = (0.45, 0.0)
+TABLE_HALF_XY = (0.55, 0.65)
+
+COLOURS: dict[str, tuple[float, float, float, float]] = {
+    "red": (0.86, 0.12, 0.12, 1.0),
+    "green": (0.15, 0.7, 0.2, 1.0),
+    "blue": (0.12, 0.3, 0.88, 1.0),
+    "yellow": (0.95, 0.82, 0.1, 1.0),
+}
+
+PART_FRICTION = 1.2
+PART_MASS_KG = 0.05
+
+
+@dataclass(frozen=True)
+class PartShape:
+    """A part's geometry. `half_extents` is the bounding box half size (x, y, z) in the part frame.
+
+    Fingers close along the part's y axis, so `grasp_width_m` is the width they must span.
+    `yaw_symmetry_rad` is the rotation about z that maps the part onto itself (for grasp yaw).
+    """
+
+    name: str
+    kind: str  # "box" or "cylinder"
+    half_extents: tuple[float, float, float]
+    yaw_symmetry_rad: float
+
+    @property
+    def grasp_width_m(self) -> float:
+        return 2.0 * self.half_extents[1]
+
+    @property
+    def half_height_m(self) -> float:
+        return self.half_extents[2]
+
+
+PART_SHAPES: dict[str, PartShape] = {
+    "cube": PartShape("cube", "box", (0.02, 0.02, 0.02), np.pi / 2),
+    "cylinder": PartShape("cylinder", "cylinder", (0.02, 0.02, 0.022), 2 * np.pi),
+    "brick": PartShape("brick", "box", (0.035, 0.017, 0.02), np.pi),
+}
+
+
+@dataclass(frozen=True)
+class BinSpec:
+    """An open box on the table. `inner_half_xy` is the half size of its floor inside the walls."""
+
+    name: str
+    center_xy: tuple[float, float]
+    inner_half_xy: tuple[float, float] = (0.075, 0.075)
+    wall_height_m: float = 0.05
+    wall_thickness_m: float = 0.01
+    floor_thickness_m: float = 0.01
+
+    @property
+    def floor_top_z(self) -> float:
+        return TABLE_TOP_Z + self.floor_thickness_m
+
+    @property
+    def wall_top_z(self) -> float:
+        return TABLE_TOP_Z + self.wall_height_m
+
+
+BINS: dict[str, BinSpec] = {
+    "left": BinSpec("left", (0.45, 0.3)),
+    "right": BinSpec("right", (0.45, -0.3)),
+}
+BIN_RGBA = (0.32, 0.33, 0.36, 1.0)
+
+
+class World:
+    """The physics client and the static scene; parts are added by tasks."""
+
+    def __init__(self, physics_hz: int = 240) -> None:
+        if physics_hz <= 0:
+            raise ValueError(f"physics_hz must be positive, got {physics_hz}")
+        self.physics_hz = int(physics_hz)
+        self.client = BulletClient(connection_mode=p.DIRECT)
+        self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
+        self.physics_steps = 0
+        self.bin_ids: dict[str, int] = {}
+        self.table_id = -1
+
+    @property
+    def time_s(self) -> float:
+        return self.physics_steps / self.physics_hz
+
+    def rebuild(self) -> None:
+        """Empty the simulation and load floor, table and bins. Loading happens with rendering off."""
+        c = self.client
+        c.resetSimulation()
+        c.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 0)
+        c.setPhysicsEngineParameter(
+            fixedTimeStep=1.0 / self.physics_hz,
+            numSolverIterations=100,
+            deterministicOverlappingPairs=1,
+        )
+        c.setGravity(0, 0, -9.81)
+        c.loadURDF("plane.urdf", basePosition=[0, 0, TABLE_TOP_Z - TABLE_HEIGHT_M], useFixedBase=True)
+        self.table_id = self._add_table()
+        self.bin_ids = {name: self._add_bin(spec) for name, spec in BINS.items()}
+        self.physics_steps = 0
+
+    def finish_loading(self) -> None:
+        """Turn rendering back on once robot and parts are loaded."""
+        self.client.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 1)
+
+    def step(self, n: int) -> None:
+        for _ in range(n):
+            self.client.stepSimulation()
+        self.physics_steps += n
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.disconnect()
+            self.client = None  # type: ignore[assignment]
+
+    # -- scene pieces ---------------------------------------------------------
+    def _add_table(self) -> int:
+        c = self.client
+        half = [TABLE_HALF_XY[0], TABLE_HALF_XY[1], 0.02]
+        col = c.createCollisionShape(p.GEOM_BOX, halfExtents=half)
+        vis = c.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=[0.72, 0.6, 0.45, 1])
+        body = c.createMultiBody(0, col, vis, [TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], TABLE_TOP_Z - half[2]])
+        c.changeDynamics(body, -1, lateralFriction=1.0)
+        return body
+
+    def _add_bin(self, spec: BinSpec) -> int:
+        """A static open box: a floor and four walls as one compound body."""
+        ix, iy = spec.inner_half_xy
+        t, h = spec.wall_thickness_m, spec.wall_height_m
+        ft = spec.floor_thickness_m
+        halves = [
+            [ix + t, iy + t, ft / 2],  # floor
+            [t / 2, iy + t, h / 2],  # +x wall
+            [t / 2, iy + t, h / 2],  # -x wall
+            [ix, t / 2, h / 2],  # +y wall
+            [ix, t / 2, h / 2],  # -y wall
+        ]
+        offsets = [
+            [0, 0, ft / 2],
+            [ix + t / 2, 0, h / 2],
+            [-ix - t / 2, 0, h / 2],
+            [0, iy + t / 2, h / 2],
+            [0, -iy - t / 2, h / 2],
+        ]
+        c = self.client
+        n = len(halves)
+        col = c.createCollisionShapeArray([p.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=offsets)
+        vis = c.createVisualShapeArray(
+            [p.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=offsets, rgbaColors=[BIN_RGBA] * n
+        )
+        body = c.createMultiBody(0, col, vis, [spec.center_xy[0], spec.center_xy[1], TABLE_TOP_Z])
+        c.changeDynamics(body, -1, lateralFriction=0.8)
+        return body
+
+    def add_part(self, shape: PartShape, colour: str, xy: tuple[float, float], yaw: float) -> int:
+        """Drop a part onto the table at `xy` with yaw `yaw` (radians); returns its body id."""
+        if colour not in COLOURS:
+            raise ValueError(f"unknown colour {colour!r}, expected one of {sorted(COLOURS)}")
+        c = self.client
+        hx, hy, hz = shape.half_extents
+        rgba = COLOURS[colour]
+        if shape.kind == "box":
+            col = c.createCollisionShape(p.GEOM_BOX, halfExtents=[hx, hy, hz])
+            vis = c.createVisualShape(p.GEOM_BOX, halfExtents=[hx, hy, hz], rgbaColor=rgba)
+        elif shape.kind == "cylinder":
+            col = c.createCollisionShape(p.GEOM_CYLINDER, radius=hx, height=2 * hz)
+            vis = c.createVisualShape(p.GEOM_CYLINDER, radius=hx, length=2 * hz, rgbaColor=rgba)
+        else:
+            raise ValueError(f"unknown part kind {shape.kind!r}, expected 'box' or 'cylinder'")
+        position = [xy[0], xy[1], TABLE_TOP_Z + hz + 1e-4]
+        orientation = c.getQuaternionFromEuler([0, 0, yaw])
+        body = c.createMultiBody(PART_MASS_KG, col, vis, position, orientation)
+        c.changeDynamics(
+            body, -1, lateralFriction=PART_FRICTION, spinningFriction=0.001, rollingFriction=0.0,
+            restitution=0.0,
+        )
+        return body
+
+    def body_pose(self, body: int) -> np.ndarray:
+        """[x y z qx qy qz qw] of a body's base."""
+        pos, orn = self.client.getBasePositionAndOrientation(body)
+        return np.array([*pos, *orn], dtype=np.float64)
+
+    def body_speed(self, body: int) -> float:
+        lin, _ = self.client.getBaseVelocity(body)
+        return float(np.linalg.norm(lin))
