@@ -6,9 +6,9 @@ PIP := $(VENV)/bin/pip
 # Install CPU torch first so nothing pulls a multi-GB CUDA build; use a local wheel dir when present.
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),)
+comma := ,
 EXTRAS ?= hardware,train,eval,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
-comma := ,
 
 .PHONY: setup demo test bench train lint clean
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from policies.student.model import StudentNet, example_inputs
+from policies.student.model import StudentConfig, StudentNet, example_inputs
 from policies.student.runtime import META_KEY, load_checkpoint, load_student
 
 log = logging.getLogger(__name__)
@@ -34,20 +34,21 @@ INPUT_NAMES = ["scene", "wrist", "proprio", "tokens"]
 def quantize_int8(model: StudentNet) -> nn.Module:
     """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on the fly)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
 
 
-def export_torchscript(model: nn.Module, path: Path, cfg_json: str) -> Path:
-    example = example_inputs(model.cfg if hasattr(model, "cfg") else None)
-    with torch.inference_mode(False), torch.no_grad():
+def export_torchscript(model: nn.Module, cfg: StudentConfig, path: Path) -> Path:
+    example = example_inputs(cfg)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         traced = torch.jit.trace(model, example, check_trace=False)
     traced = torch.jit.freeze(traced.eval())
-    torch.jit.save(traced, str(path), _extra_files={META_KEY: cfg_json})
+    torch.jit.save(traced, str(path), _extra_files={META_KEY: json.dumps(cfg.to_dict())})
     return path
 
 
-def export_onnx(model: StudentNet, path: Path, cfg_json: str) -> Path:
+def export_onnx(model: StudentNet, path: Path) -> Path:
     import onnx
 
     example = example_inputs(model.cfg)
@@ -65,15 +66,16 @@ def export_onnx(model: StudentNet, path: Path, cfg_json: str) -> Path:
         )
     proto = onnx.load(str(path))
     entry = proto.metadata_props.add()
-    entry.key, entry.value = META_KEY, cfg_json
+    entry.key, entry.value = META_KEY, json.dumps(model.cfg.to_dict())
     onnx.save(proto, str(path))
     return path
 
 
-def export_student(checkpoint: Path, out_dir: Path | None = None, forms: tuple[str, ...] = FORMS) -> dict[str, Path]:
+def export_student(
+    checkpoint: Path, out_dir: Path | None = None, forms: tuple[str, ...] = FORMS
+) -> dict[str, Path]:
     """Write the requested forms next to `checkpoint` (or into `out_dir`); returns form -> path."""
     model, _ = load_checkpoint(checkpoint)
-    cfg_json = json.dumps(model.cfg.to_dict())
     out_dir = out_dir or checkpoint.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = checkpoint.name.removesuffix(checkpoint.suffix)
@@ -83,17 +85,17 @@ def export_student(checkpoint: Path, out_dir: Path | None = None, forms: tuple[s
             raise ValueError(f"export form {form!r}, expected one of {FORMS}")
         path = out_dir / f"{stem}{SUFFIX[form]}"
         if form == "ts":
-            written[form] = export_torchscript(model, path, cfg_json)
+            written[form] = export_torchscript(model, model.cfg, path)
         elif form == "int8":
-            quantized = quantize_int8(model)
-            quantized.cfg = model.cfg
-            written[form] = export_torchscript(quantized, path, cfg_json)
+            written[form] = export_torchscript(quantize_int8(model), model.cfg, path)
         else:
-            written[form] = export_onnx(model, path, cfg_json)
+            written[form] = export_onnx(model, path)
     return written
 
 
-def max_action_difference(reference: str | Path, other: str | Path, samples: int = 32, seed: int = 0) -> float:
+def max_action_difference(
+    reference: str | Path, other: str | Path, samples: int = 32, seed: int = 0
+) -> float:
     """Largest |action difference| over whole chunks between two student files on random observations."""
     ref, oth = load_student(str(reference), execution="chunk"), load_student(str(other), execution="chunk")
     rng = np.random.default_rng(seed)

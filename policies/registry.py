@@ -4,6 +4,7 @@
     student:assets/student/x.pt   a student checkpoint (or .ts TorchScript / .onnx export)
     sb3:path/to/model.zip         a stable-baselines3 teacher
     remote:tcp://127.0.0.1:5600   a policy served over ZeroMQ (`robocell serve-policy`)
+    zero:7                        always the zero action (plumbing checks, benchmarks)
 
 Kinds are registered with `register_policy_kind`; modules load lazily so a spec
 only imports what it needs.
@@ -21,6 +22,7 @@ _KINDS: dict[str, str] = {
     "student": "policies.student.runtime:load_student",
     "sb3": "policies.teachers.sb3_teacher:load_sb3_policy",
     "remote": "policies.remote:RemotePolicy",
+    "zero": "policies.simple:make_zero",
 }
 
 

@@ -15,6 +15,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "launch": ("robot.launcher:configure", "start the nodes of a launch file"),
     "node": ("robot.nodes.run:configure", "run one node (the launcher uses this)"),
+    "estop": ("robot.estop:configure", "engage or reset a robot node's e-stop latch"),
     "keys": ("robot.auth:configure", "make a CurveZMQ key pair"),
     "calibrate": ("robot.calibration:configure", "record joint offsets and write a robot description"),
     "train-teacher": ("policies.teachers.sb3_teacher:configure", "train a stable-baselines3 teacher"),

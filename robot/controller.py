@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot.interface import EE_ACTION_DIM, EE_STEP_M, EE_STEP_RAD, Robot, RobotState
+from robot.interface import EE_ACTION_DIM, EE_ACTION_DIM_WITH_ARM, EE_STEP_M, EE_STEP_RAD, Robot, RobotState
 from robot.safety import FilteredCommand, SafetyFilter
 
 ACTION_MODES = ("ee_delta", "joint_position")
@@ -56,9 +56,17 @@ class ActionController:
         """Unfiltered joint targets and gripper opening [0 closed, 1 open] for one action row."""
         action = np.asarray(action, dtype=np.float64)
         if mode == "ee_delta":
-            if action.shape != (EE_ACTION_DIM,):
-                raise ValueError(f"ee_delta action has shape {action.shape}, expected ({EE_ACTION_DIM},)")
-            clipped = np.clip(action, -1.0, 1.0)
+            if action.shape not in ((EE_ACTION_DIM,), (EE_ACTION_DIM_WITH_ARM,)):
+                raise ValueError(
+                    f"ee_delta action has shape {action.shape}, expected ({EE_ACTION_DIM},) "
+                    f"or ({EE_ACTION_DIM_WITH_ARM},) with an arm selector"
+                )
+            if action.shape == (EE_ACTION_DIM_WITH_ARM,) and len(self.robot.arms) > 1:
+                arm = int(action[EE_ACTION_DIM] > 0)
+                if arm != self.robot.active_arm and np.isfinite(action[EE_ACTION_DIM]):
+                    self.robot.select_arm(arm)
+                    state = self.robot.read(with_cameras=False)
+            clipped = np.clip(action[:EE_ACTION_DIM], -1.0, 1.0)
             if not np.all(np.isfinite(clipped)):
                 return np.full_like(state.joint_positions, np.nan), float("nan")
             target = ee_target_from_delta(np.asarray(state.ee_pose, dtype=np.float64), clipped)

@@ -16,7 +16,10 @@ import numpy as np
 # End-effector action layout shared by every robot: a delta pose plus gripper.
 # [dx, dy, dz] metres (scaled by `EE_STEP_M`), [droll, dpitch, dyaw] radians
 # (scaled by `EE_STEP_RAD`), gripper in [-1 open, +1 closed]. All in [-1, 1].
+# Robots with several arms (the humanoid) take an optional 8th entry, the arm
+# selector: <= 0 the first arm in `Robot.arms`, > 0 the second.
 EE_ACTION_DIM = 7
+EE_ACTION_DIM_WITH_ARM = 8
 EE_STEP_M = 0.02
 EE_STEP_RAD = 0.1
 
@@ -77,6 +80,10 @@ class Robot(ABC):
     joint_names: tuple[str, ...] = ()
     limits: JointLimits
     camera_names: tuple[str, ...] = ()
+    # Arms that end-effector commands can address; `ee_pose`, `gripper` and `solve_ik`
+    # refer to the active one.
+    arms: tuple[str, ...] = ("arm",)
+    active_arm: int = 0
 
     def connect(self) -> None:  # noqa: B027 - optional hook
         """Open buses / start the simulator. Idempotent."""
@@ -95,6 +102,12 @@ class Robot(ABC):
     @abstractmethod
     def solve_ik(self, ee_pose: np.ndarray, seed_joint_positions: np.ndarray) -> np.ndarray:
         """Joint positions that put the end effector at `ee_pose` ([x y z qx qy qz qw])."""
+
+    def select_arm(self, index: int) -> None:
+        """Make arm `index` of `arms` the one end-effector commands move."""
+        if not 0 <= index < len(self.arms):
+            raise ValueError(f"arm index {index} out of range for arms {self.arms}")
+        self.active_arm = index
 
     def advance(self, dt_s: float) -> None:  # noqa: B027 - hardware: time passes by itself
         """Move the backend's clock forward by `dt_s` (simulation steps physics)."""

@@ -21,6 +21,7 @@ if the launcher itself dies, so no process is left orphaned.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import logging
@@ -99,10 +100,8 @@ def apply_override(spec: LaunchSpec, override: str) -> None:
 
 def _die_with_parent() -> None:
     """In the child: get SIGTERM when the launcher dies, even by SIGKILL (Linux)."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 class Launch:
@@ -169,10 +168,8 @@ class Launch:
                 proc.send_signal(sig)
             deadline = time.monotonic() + wait_s
             for proc in live:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    pass
         for thread in self._threads:
             thread.join(timeout=1.0)
 

@@ -210,7 +210,7 @@ def decode(frames: Sequence[Any]) -> Message:
     _check_meta(schema, header["meta"])
     _check_buffers(schema, parsed)
     arrays: dict[str, np.ndarray] = {}
-    for (name, dtype, shape), frame in zip(parsed, payload):
+    for (name, dtype, shape), frame in zip(parsed, payload, strict=False):
         view = _as_view(frame)
         expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
         if view.nbytes != expected:

@@ -1,25 +1,30 @@
-"""Where episodes run: in this process, in a local process pool, or as Ray tasks.
+"""Where episodes run: in this process, in a local process pool, as Ray tasks, or
+through the robot and policy nodes of a launch file.
 
 Every backend takes the same `EpisodeJob`s and yields `EpisodeResult`s as they
-finish (in completion order); the rollout is the same function everywhere, so
-the records are the same whichever backend ran them.
+finish (in completion order). The first three run the same rollout function, so
+their records are identical; "launch" runs the deployed ZeroMQ nodes instead
+(see `policies.evaluation.via_launch`), which is what it is there to check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
 
-from policies.evaluation.rollout import EpisodeJob, EpisodeResult, rollout_episode
+from policies.evaluation.rollout import EpisodeJob, EpisodeResult, close_workers_state, rollout_episode
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("local", "ray")
+BACKENDS = ("local", "ray", "launch")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class EpisodeFailed(RuntimeError):
@@ -27,7 +32,8 @@ class EpisodeFailed(RuntimeError):
 
 
 def run_episodes(
-    jobs: Sequence[EpisodeJob], backend: str = "local", workers: int = 1, address: str | None = None
+    jobs: Sequence[EpisodeJob], backend: str = "local", workers: int = 1, address: str | None = None,
+    launch_file: Path | None = None, log_dir: Path | None = None,
 ) -> Iterator[EpisodeResult]:
     """Yield one result per job as episodes finish. `workers=0` runs them in this process."""
     if not jobs:
@@ -36,22 +42,31 @@ def run_episodes(
         return _run_inline(jobs) if workers == 0 else _run_pool(jobs, workers)
     if backend == "ray":
         return _run_ray(jobs, workers, address)
-    raise ValueError(f"backend {backend!r}, expected one of {BACKENDS}")
+    if backend == "launch" and launch_file is not None:
+        from policies.evaluation.via_launch import run_launch_episodes
+
+        return run_launch_episodes(jobs, Path(launch_file), log_dir)
+    raise ValueError(f"backend {backend!r} (launch file {launch_file}), expected one of {BACKENDS}; "
+                     f"'launch' needs a launch file")
 
 
 def _run_inline(jobs: Sequence[EpisodeJob]) -> Iterator[EpisodeResult]:
-    for job in jobs:
-        yield _checked(rollout_episode, job)
+    try:
+        for job in jobs:
+            yield _checked(lambda job=job: rollout_episode(job), job)
+    finally:
+        close_workers_state()  # this process outlives the run: release its simulators
 
 
 def _run_pool(jobs: Sequence[EpisodeJob], workers: int) -> Iterator[EpisodeResult]:
     """A spawn pool: each worker imports fresh and builds its own simulator on its first episode."""
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(jobs)), mp_context=context,
-        initializer=_init_pool_worker, initargs=(os.getpid(),),
-    )
-    futures: dict[Future, EpisodeJob] = {pool.submit(rollout_episode, job): job for job in jobs}
+    with _one_thread_per_worker():  # spawn copies the environment when a worker starts: on submit
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)), mp_context=context,
+            initializer=_init_pool_worker, initargs=(os.getpid(),),
+        )
+        futures: dict[Future, EpisodeJob] = {pool.submit(rollout_episode, job): job for job in jobs}
     try:
         pending = set(futures)
         while pending:
@@ -62,10 +77,24 @@ def _run_pool(jobs: Sequence[EpisodeJob], workers: int) -> Iterator[EpisodeResul
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _one_thread_per_worker() -> Iterator[None]:
+    """One simulator per core: keep BLAS/torch in the workers from oversubscribing the cores.
+
+    Thread pools size themselves when numpy or torch is imported, which in a spawned
+    worker happens before any initializer runs, so the limit must be in the
+    environment the workers start with. Variables the user set are left alone.
+    """
+    added = [name for name in THREAD_VARIABLES if name not in os.environ]
+    os.environ.update({name: "1" for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def _init_pool_worker(parent_pid: int) -> None:
-    # One simulator per core: keep BLAS/torch from oversubscribing the cores the pool already uses.
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
     # Workers of a parent killed with SIGKILL would otherwise wait on their queue forever.
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
 
@@ -88,22 +117,22 @@ def _run_ray(jobs: Sequence[EpisodeJob], workers: int, address: str | None) -> I
             ray.init(num_cpus=max(workers, 1), include_dashboard=False)
     remote = ray.remote(num_cpus=1)(rollout_episode)  # system failures retry; rollouts are deterministic
     refs = {remote.remote(job): job for job in jobs}
+    pending = list(refs)
     try:
-        pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
-                yield _checked(ray.get, refs[ref], ref)
+                yield _checked(lambda ref=ref: ray.get(ref), refs[ref])
     finally:
-        for ref in refs:
+        for ref in pending:
             ray.cancel(ref)
         if started_here:
             ray.shutdown()
 
 
-def _checked(call, job: EpisodeJob, *args) -> EpisodeResult:  # noqa: ANN001 - any zero/one-arg getter
+def _checked(get_result: Callable[[], EpisodeResult], job: EpisodeJob) -> EpisodeResult:
     try:
-        return call(*args) if args else call(job) if call is rollout_episode else call()
+        return get_result()
     except Exception as exc:
         raise EpisodeFailed(
             f"episode {job.index} of task {job.task!r} (robot {job.robot!r}, seed {job.seed}) failed: "

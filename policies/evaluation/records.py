@@ -96,7 +96,8 @@ class DirectoryLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RuntimeError(f"{self.path.parent} is in use by another evaluation (lock {self.path})") from None
+            raise RuntimeError(f"{self.path.parent} is in use by another evaluation "
+                               f"(lock {self.path})") from None
         self._fd = fd
         return self
 

@@ -8,9 +8,11 @@ encoded video bytes), so any backend can ship it back.
 Environment contract (what `sim/` provides): ``gym.make(env_id, robot=...)``;
 ``reset(seed=...)`` fully determines the episode; observations are dicts with
 ``instruction`` and ``scene_rgb``; ``info["success"]`` at the last step is the
-outcome; ``info["safety_interventions"]`` (an int or ``{kind: count}``) counts the
-safety filter's interventions so far in the episode (cumulative, read at the end);
-``info["sim_time"]`` is simulated seconds (else steps x ``env.unwrapped.dt``).
+outcome; ``info["safety_interventions"]`` is the list of the safety filter's
+interventions in that step (their kinds), summed over the episode (a mapping
+``{kind: count}`` is taken as the episode's running total instead); simulated time
+is ``info["sim_time"]`` if given, else steps x ``env.unwrapped.control_period_s``
+(or ``.dt``).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def rollout_episode(job: EpisodeJob) -> EpisodeResult:
     frames = [_scene_frame(observation)] if job.record_video else []
     limit = job.max_steps or getattr(env.spec, "max_episode_steps", None) or FALLBACK_MAX_STEPS
     pending: collections.deque[np.ndarray] = collections.deque()
+    safety: collections.Counter[str] = collections.Counter()
     wall_ms: list[float] = []
     cpu_ns = 0
     steps = 0
@@ -87,11 +90,11 @@ def rollout_episode(job: EpisodeJob) -> EpisodeResult:
             pending.extend(action if action.ndim == 2 else [action])
         observation, _reward, terminated, truncated, info = env.step(pending.popleft())
         steps += 1
+        _count_interventions(safety, info)
         if job.record_video:
             frames.append(_scene_frame(observation))
         if terminated or truncated:
             break
-    safety = _safety_counts(info)
     record = {
         "task": job.task,
         "robot": job.robot,
@@ -102,7 +105,7 @@ def rollout_episode(job: EpisodeJob) -> EpisodeResult:
         "steps": steps,
         "sim_time_s": _sim_time(env, info, steps),
         "safety_interventions": sum(safety.values()),
-        "safety_by_kind": safety,
+        "safety_by_kind": dict(sorted(safety.items())),
         "policy_calls": len(wall_ms),
         "video": video_name(job) if job.record_video else None,
         "timing": {
@@ -115,6 +118,14 @@ def rollout_episode(job: EpisodeJob) -> EpisodeResult:
     }
     video = encode_video(frames, job.video_format, job.video_fps) if job.record_video else None
     return EpisodeResult(record, video)
+
+
+def close_workers_state() -> None:
+    """Close the simulators and drop the policies this process cached (after an in-process run)."""
+    for env in _ENVS.values():
+        env.close()
+    _ENVS.clear()
+    _POLICIES.clear()
 
 
 def video_name(job: EpisodeJob) -> str:
@@ -180,17 +191,21 @@ def _scene_frame(observation: Mapping[str, Any]) -> np.ndarray:
     return np.array(observation["scene_rgb"], dtype=np.uint8, copy=True)
 
 
-def _safety_counts(info: Mapping[str, Any]) -> dict[str, int]:
-    value = info.get("safety_interventions", info.get("safety", 0))
-    if isinstance(value, Mapping):
-        return {str(k): int(v) for k, v in sorted(value.items()) if int(v)}
-    return {"total": int(value)} if int(value) else {}
+def _count_interventions(counts: collections.Counter[str], info: Mapping[str, Any]) -> None:
+    value = info.get("safety_interventions")
+    if isinstance(value, Mapping):  # a running total for the episode: the latest one wins
+        counts.clear()
+        counts.update({str(k): int(v) for k, v in value.items() if int(v)})
+    elif isinstance(value, (list, tuple)):  # this step's interventions, by kind
+        counts.update(str(kind) for kind in value)
+    elif value:
+        counts["unspecified"] += int(value)
 
 
 def _sim_time(env: Any, info: Mapping[str, Any], steps: int) -> float | None:
     if "sim_time" in info:
         return round(float(info["sim_time"]), 9)
-    dt = getattr(env.unwrapped, "dt", None)
+    dt = getattr(env.unwrapped, "control_period_s", None) or getattr(env.unwrapped, "dt", None)
     return round(steps * float(dt), 9) if isinstance(dt, (int, float)) and math.isfinite(dt) else None
 
 

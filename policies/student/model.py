@@ -25,7 +25,11 @@ class StudentConfig:
     proprio_dim: int = 8
     action_dim: int = 7
     chunk: int = 4  # T: actions predicted per step
-    convs: tuple[tuple[int, int, int], ...] = ((16, 8, 4), (32, 3, 2), (32, 3, 1))  # (channels, kernel, stride)
+    convs: tuple[tuple[int, int, int], ...] = (
+        (16, 8, 4),
+        (32, 3, 2),
+        (32, 3, 1),
+    )  # (channels, kernel, stride)
     text_buckets: int = 8192
     text_embed_dim: int = 64
     text_dim: int = 32
@@ -89,7 +93,9 @@ class StudentNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.text = TextEncoder(cfg.text_buckets, cfg.text_embed_dim, cfg.text_dim)
-        self.encoders = nn.ModuleList(ImageEncoder(cfg.image_size, cfg.convs, cfg.text_dim) for _ in cfg.cameras)
+        self.encoders = nn.ModuleList(
+            ImageEncoder(cfg.image_size, cfg.convs, cfg.text_dim) for _ in cfg.cameras
+        )
         self.register_buffer("proprio_mean", torch.zeros(cfg.proprio_dim))
         self.register_buffer("proprio_std", torch.ones(cfg.proprio_dim))
         feat = sum(e.out_dim for e in self.encoders) + cfg.text_dim + cfg.proprio_dim

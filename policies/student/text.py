@@ -35,7 +35,7 @@ def tokenize(text: str, buckets: int, max_tokens: int) -> np.ndarray:
     Words come first, so truncation drops bigrams before words.
     """
     ws = words(text)
-    grams = ws + [f"{a} {b}" for a, b in zip(ws, ws[1:])]
+    grams = ws + [f"{a} {b}" for a, b in zip(ws, ws[1:], strict=False)]
     ids = [1 + zlib.crc32(g.encode()) % (buckets - 1) for g in grams][:max_tokens]
     out = np.zeros(max_tokens, dtype=np.int64)
     out[: len(ids)] = ids
@@ -76,7 +76,7 @@ def teacher_embeddings(sentences: Sequence[str], cache: Path | None = None) -> n
     known: dict[str, np.ndarray] = {}
     if cache is not None and cache.exists():
         with np.load(cache) as z:
-            known = dict(zip(z["sentences"].tolist(), z["embeddings"]))
+            known = dict(zip(z["sentences"].tolist(), z["embeddings"], strict=True))
     missing = sorted({s for s in sentences if s not in known})
     if missing:
         if not minilm_available():
@@ -92,7 +92,7 @@ def teacher_embeddings(sentences: Sequence[str], cache: Path | None = None) -> n
 
         model = SentenceTransformer(str(get_model_path()), device="cpu")
         vecs = model.encode(missing, batch_size=256, normalize_embeddings=True, show_progress_bar=False)
-        known.update(zip(missing, np.asarray(vecs, dtype=np.float32)))
+        known.update(zip(missing, np.asarray(vecs, dtype=np.float32), strict=True))
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             keys = sorted(known)

@@ -67,15 +67,16 @@ def run_episode(node) -> int | None:
         state = node.robot.read(with_cameras=cfg.cameras)
         seq = node.publish_observation(state)
         answered = node.drain_commands(int(cfg.watchdog_period_s * 1e3), answering=seq)
-        if waiting_for_policy and not answered:
-            if not _wait_for_first_answer(node, state):
-                return None
+        if waiting_for_policy and not answered and not _wait_for_first_answer(node, state):
+            return None
         waiting_for_policy = False
         row = node.next_action_row(time.perf_counter())
         node.controller.apply(row, node.pending.mode, state, time.perf_counter())
         node.robot.advance(period)
         steps += 1
         node.publish_status()
+        if cfg.max_episode_steps is not None and steps >= cfg.max_episode_steps:
+            break
         if node.robot.supports_episodes:
             node._info = node.robot.episode_info()
             if node._info.done:
@@ -86,13 +87,17 @@ def run_episode(node) -> int | None:
 
 
 def _wait_for_first_answer(node, state) -> bool:
-    """Republish the first observation until a policy answers (slow joiners miss the first)."""
+    """Republish the first observation until a policy answers (slow joiners miss the first).
+
+    Any action message counts as an answer, even one then rejected: a policy that only
+    sends bad commands is present, and the safety filter deals with it.
+    """
     cfg = node.config
     deadline = time.perf_counter() + cfg.startup_timeout_s
     last_log = time.perf_counter()
     while not node._stop and time.perf_counter() < deadline:
         seq = node.publish_observation(state)
-        if node.drain_commands(int(cfg.watchdog_period_s * 1e3), answering=seq):
+        if node.drain_commands(int(cfg.watchdog_period_s * 1e3), answering=seq) or node.actions_received:
             return True
         if time.perf_counter() - last_log > 5.0:
             log.info("waiting for a policy on %s", cfg.cmd_endpoint)
@@ -106,9 +111,9 @@ def summary_line(node, results: list[EpisodeResult], total_steps: int, wall_s: f
     successes = sum(r.success for r in results)
     lat = node.latency.summary_ms()
     rate = total_steps / wall_s if wall_s > 0 else float("nan")
-    rejected = node.rejects.total + sum(node.counters.values())
+    rejected = {**node.rejects.counts, **node.counters}
     return (
         f"summary: success {successes}/{len(results)} ({100.0 * successes / len(results):.0f}%) "
         f"| control loop {rate:.1f} Hz | obs->action latency p50 {lat['p50']:.2f} ms "
-        f"p99 {lat['p99']:.2f} ms | rejected {rejected} | safety {dict(node.safety.counters) or 'none'}"
+        f"p99 {lat['p99']:.2f} ms | rejected {rejected or 'none'} | safety {dict(node.safety.counters) or 'none'}"
     )

@@ -48,6 +48,7 @@ class RobotNodeConfig:
     watchdog_period_s: float = 0.1
     startup_timeout_s: float = 120.0  # lockstep: wait this long for the policy's first answer
     episodes: int | None = None  # episodic backends: run this many, then exit 0
+    max_episode_steps: int | None = None  # end an episode early (tests, quick checks)
     seed: int = 0
     duration_s: float | None = None  # realtime: stop after this long (None: until signalled)
     cameras: bool = True
@@ -90,6 +91,7 @@ class RobotNode:
         self.episode = 0
         self._published_s: dict[int, float] = {}
         self._last_obs_seq_answered = -1
+        self.actions_received = 0  # every decoded action message, accepted or not
         self._stop = False
         self._last_status_s = 0.0
         self._info = EpisodeInfo(instruction="")
@@ -130,6 +132,7 @@ class RobotNode:
             if msg.schema == "estop":
                 self._handle_estop(msg)
             elif msg.schema == "action":
+                self.actions_received += 1
                 got = self._accept_action(msg, answering) or got
             else:
                 self.rejects.reject(wire.UnknownSchema(f"{msg.schema!r} is not accepted on the command socket"))
@@ -148,9 +151,9 @@ class RobotNode:
             return False
         action = np.asarray(msg.arrays["action"], dtype=np.float64)
         rows = action.reshape(1, -1) if action.ndim == 1 else action
-        width = 7 if msg.meta["mode"] == "ee_delta" else len(self.robot.joint_names) + 1
-        if rows.shape[1] != width or len(rows) == 0:
-            self._count("bad_action_shape", f"{msg.meta['mode']} action of shape {action.shape}, rows of {width}")
+        widths = (7, 8) if msg.meta["mode"] == "ee_delta" else (len(self.robot.joint_names) + 1,)
+        if rows.shape[1] not in widths or len(rows) == 0:
+            self._count("bad_action_shape", f"{msg.meta['mode']} action of shape {action.shape}, rows of {widths}")
             return False
         now = time.perf_counter()
         if obs_seq in self._published_s:
@@ -227,9 +230,10 @@ class RobotNode:
         self._stop = True
 
     def hold(self) -> None:
-        """Write a hold command now (used on stop and e-stop)."""
+        """Latch the e-stop and write the hold command: a stopping node leaves the robot held."""
+        self.safety.engage_estop("node shutdown", time.perf_counter())
         state = self.robot.read(with_cameras=False)
-        self.controller.apply(None, "ee_delta", state, time.perf_counter() + 1e9)
+        self.controller.apply(None, "ee_delta", state, time.perf_counter())
 
     def shutdown(self) -> None:
         try:

@@ -1,0 +1,420 @@
+"""`robocell distill`: behaviour cloning on teacher demos, then DAgger, into the pixel+language student.
+
+    robocell distill --task PickPlace --run-dir runs/pickplace            # everything, from scratch
+    robocell distill --run-dir runs/pickplace                             # resume after a kill
+    robocell distill --config assets/student/distill.json                 # settings from a JSON file
+
+The whole recipe reads top to bottom in `main`; every setting is a field of `DistillConfig`
+(each is also a `--flag`). Round 0 is BC on `demo_episodes` teacher episodes; round r >= 1
+rolls out the student of round r-1, mixing in the teacher's action with probability
+beta_r = beta0 * beta_decay**(r-1); the teacher labels every visited state (see
+`policies.dataset.rollout`); the labels join the aggregate and training continues on it.
+After every round: `round_<r>.pt` (student checkpoint), `train_<r>.pt` (optimizer, RNG) and
+then `state.json`, the commit point. A rerun resumes after the last committed round; episode
+files already written by an interrupted round are kept (their seeds are fixed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from policies.dataset.arrays import Samples, load_samples
+from policies.dataset.collect import collect, evaluate
+from policies.student.model import StudentConfig, StudentNet
+from policies.student.runtime import load_checkpoint, save_checkpoint
+from policies.student.text import generic_corpus, pca_targets, teacher_embeddings, tokenize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DistillConfig:
+    task: str = "PickPlace"
+    teacher: str = ""  # policy spec; "" means expert:<task>
+    run_dir: str = "runs/student"
+    seed: int = 0
+    # data
+    demo_episodes: int = 200
+    demo_seed_start: int = 0
+    dagger_rounds: int = 3
+    dagger_episodes: int = 60  # per round
+    dagger_seed_start: int = 100_000  # round r uses seeds dagger_seed_start + 10_000 r + i
+    beta0: float = 0.5
+    beta_decay: float = 0.5
+    only_success_demos: bool = True
+    env_kwargs: dict = field(default_factory=dict)
+    max_steps: int = 0  # 0: the env's own limit
+    workers: int = 2
+    # student
+    image_size: int = 96
+    chunk: int = 4
+    cameras: tuple[str, ...] = ("scene_rgb", "wrist_rgb")
+    # optimisation
+    bc_epochs: int = 30
+    round_epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    shift_px: int = 4  # random-shift image augmentation (DrQ)
+    token_dropout: float = 0.1
+    threads: int = 2
+    # text: match all-MiniLM-L6-v2 (training only; skipped when neither the model nor the cache exists)
+    text_pretrain_steps: int = 1500
+    text_loss_weight: float = 0.1
+    text_corpus_size: int = 4000
+    # evaluation of the final student against the teacher
+    eval_episodes: int = 50
+    eval_seed_start: int = 1_000_000
+    heldout_env_kwargs: dict = field(default_factory=dict)  # e.g. the env's held-out paraphrases
+    output: str = ""  # copy the final checkpoint here (e.g. assets/student/student.pt)
+    progress: bool = True
+
+
+RESUME_FREE = {"workers", "threads", "progress", "output"}  # may change between a run and its resume
+
+
+def main(cfg: DistillConfig) -> dict:
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    teacher = cfg.teacher or f"expert:{cfg.task}"
+    max_steps = cfg.max_steps or None
+    state = _load_state(run_dir, cfg)
+    t_start = time.perf_counter()
+
+    # 1. Teacher demonstrations (resumable: existing episode files are skipped).
+    demo_dir = run_dir / "demos"
+    demo_seeds = range(cfg.demo_seed_start, cfg.demo_seed_start + cfg.demo_episodes)
+    demo_summary = collect(
+        cfg.task,
+        teacher,
+        demo_dir,
+        demo_seeds,
+        cfg.workers,
+        env_kwargs=cfg.env_kwargs,
+        max_steps=max_steps,
+        progress=cfg.progress,
+    )
+    log.info("demos: %s", demo_summary)
+
+    # 2. The student, its optimiser, and instruction-embedding targets from the sentence encoder.
+    torch.manual_seed(cfg.seed)
+    student_cfg = StudentConfig(
+        cameras=tuple(cfg.cameras),
+        image_size=cfg.image_size,
+        chunk=cfg.chunk,
+        extra={"task": cfg.task, "teacher": teacher},
+    )
+    model = StudentNet(student_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = np.random.default_rng(cfg.seed)
+    samples = _load([demo_dir], cfg, demos=True)
+    text = TextTargets.build(samples.instructions, run_dir / "text_cache.npz", student_cfg, cfg)
+
+    start_round = state["finished_round"] + 1
+    if start_round == 0:
+        _set_proprio_normalisation(model, samples)
+        if text is not None and cfg.text_pretrain_steps:
+            text.pretrain(model, cfg.text_pretrain_steps, cfg.lr, gen)
+    else:  # resume: weights, optimiser and RNG of the last finished round
+        model, _ = load_checkpoint(run_dir / f"round_{state['finished_round']}.pt")
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        train_state = torch.load(run_dir / f"train_{state['finished_round']}.pt", weights_only=False)
+        opt.load_state_dict(train_state["optimizer"])
+        gen.bit_generator.state = train_state["numpy_rng"]
+        log.info("resuming after round %d", state["finished_round"])
+
+    # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
+    for k in range(1, start_round):
+        samples = _concat(samples, _load([run_dir / f"dagger_{k}"], cfg, demos=False))
+    for r in range(start_round, cfg.dagger_rounds + 1):
+        t_round = time.perf_counter()
+        record: dict = {"round": r}
+        if r > 0:
+            beta = cfg.beta0 * cfg.beta_decay ** (r - 1)
+            round_dir = run_dir / f"dagger_{r}"
+            first = cfg.dagger_seed_start + 10_000 * r
+            driver = f"student:{(run_dir / f'round_{r - 1}.pt').resolve()}"
+            summary = collect(
+                cfg.task,
+                teacher,
+                round_dir,
+                range(first, first + cfg.dagger_episodes),
+                cfg.workers,
+                driver=driver,
+                beta=beta,
+                env_kwargs=cfg.env_kwargs,
+                max_steps=max_steps,
+                progress=cfg.progress,
+            )
+            record.update(beta=beta, rollout_success=summary["success_rate"], new_samples=summary["samples"])
+            samples = _concat(samples, _load([round_dir], cfg, demos=False))
+        if text is not None:
+            text.add(samples.instructions)
+        epochs = cfg.bc_epochs if r == 0 else cfg.round_epochs
+        record["loss"] = train(model, opt, samples, text, cfg, epochs, gen, desc=f"round {r}")
+        record.update(samples=len(samples), seconds=round(time.perf_counter() - t_round, 1))
+        save_checkpoint(run_dir / f"round_{r}.pt", model, meta={"round": r, "config": _jsonable(cfg)})
+        torch.save(
+            {"optimizer": opt.state_dict(), "numpy_rng": gen.bit_generator.state}, run_dir / f"train_{r}.pt"
+        )
+        state["finished_round"], state["history"] = r, [*state["history"], record]
+        _write_json(run_dir / "state.json", state)
+        log.info("round %d: %s", r, record)
+
+    # 4. Evaluate the final student against the teacher on held-out seeds (and paraphrases).
+    final = run_dir / f"round_{cfg.dagger_rounds}.pt"
+    results = {
+        "train_seconds": round(time.perf_counter() - t_start, 1),
+        "demos": demo_summary,
+        "history": state["history"],
+    }
+    if cfg.eval_episodes:
+        seeds = range(cfg.eval_seed_start, cfg.eval_seed_start + cfg.eval_episodes)
+        splits = {"heldout_seeds": cfg.env_kwargs}
+        if cfg.heldout_env_kwargs:
+            splits["heldout_paraphrases"] = {**cfg.env_kwargs, **cfg.heldout_env_kwargs}
+        for split, kwargs in splits.items():
+            for name, spec in (("student", f"student:{final.resolve()}"), ("teacher", teacher)):
+                results[f"{split}/{name}"] = evaluate(
+                    cfg.task, spec, seeds, cfg.workers, kwargs, max_steps, cfg.progress
+                )
+    _write_json(run_dir / "results.json", results)
+    if cfg.output:
+        model, _ = load_checkpoint(final)
+        save_checkpoint(Path(cfg.output), model, meta={"config": _jsonable(cfg), "results": results})
+    return results
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(
+    model: StudentNet,
+    opt: torch.optim.Optimizer,
+    samples: Samples,
+    text: TextTargets | None,
+    cfg: DistillConfig,
+    epochs: int,
+    gen: np.random.Generator,
+    desc: str,
+) -> float:
+    """Masked MSE on the teacher's action chunks (+ the text-matching loss); returns the last epoch's mean."""
+    model.train()
+    tokens = torch.from_numpy(
+        np.stack([tokenize(s, model.cfg.text_buckets, model.cfg.max_tokens) for s in samples.instructions])
+    )
+    n, mean = len(samples), float("nan")
+    bar = tqdm(range(epochs), desc=desc, disable=not cfg.progress, unit="epoch", dynamic_ncols=True)
+    for _ in bar:
+        order, losses = gen.permutation(n), []
+        for start in range(0, n - cfg.batch_size + 1 if n >= cfg.batch_size else 1, cfg.batch_size):
+            idx = np.sort(order[start : start + cfg.batch_size])
+            ids = torch.from_numpy(samples.instruction_ids[idx])
+            batch_tokens = tokens[ids]
+            if cfg.token_dropout:
+                keep = torch.from_numpy(gen.random(batch_tokens.shape) >= cfg.token_dropout)
+                batch_tokens = batch_tokens * keep
+            pred = model(
+                _shift(samples.scene[idx], cfg.shift_px, gen),
+                _shift(samples.wrist[idx], cfg.shift_px, gen),
+                torch.from_numpy(samples.proprio[idx]),
+                batch_tokens,
+            )
+            mask = torch.from_numpy(samples.mask[idx]).unsqueeze(-1)
+            loss = (((pred - torch.from_numpy(samples.chunks[idx])) ** 2) * mask).sum() / (
+                mask.sum() * pred.shape[-1]
+            )
+            if text is not None and cfg.text_loss_weight:
+                loss = loss + cfg.text_loss_weight * text.loss(model, samples.instructions, ids)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(loss.item())
+        mean = float(np.mean(losses))
+        bar.set_postfix(loss=f"{mean:.4f}")
+    model.eval()
+    return mean
+
+
+def _shift(images: np.ndarray, pad: int, gen: np.random.Generator) -> torch.Tensor:
+    """Random translation by up to `pad` pixels per image (edge padding), uint8 in and out."""
+    if not pad:
+        return torch.from_numpy(images)
+    n, h, w, _ = images.shape
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+    dy, dx = gen.integers(0, 2 * pad + 1, n), gen.integers(0, 2 * pad + 1, n)
+    return torch.from_numpy(np.stack([padded[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)]))
+
+
+def _set_proprio_normalisation(model: StudentNet, samples: Samples) -> None:
+    model.proprio_mean.copy_(torch.from_numpy(samples.proprio.mean(0)))
+    model.proprio_std.copy_(torch.from_numpy(samples.proprio.std(0)).clamp(min=1e-2))
+
+
+@dataclass
+class TextTargets:
+    """Whitened PCA of all-MiniLM-L6-v2 sentence embeddings: what the student's text encoder should output."""
+
+    targets: dict[str, np.ndarray]
+    mean: np.ndarray
+    components: np.ndarray
+    cache: Path
+
+    @classmethod
+    def build(
+        cls, instructions: list[str], cache: Path, scfg: StudentConfig, cfg: DistillConfig
+    ) -> TextTargets | None:
+        if not (cfg.text_pretrain_steps or cfg.text_loss_weight):
+            return None
+        known = set(instructions)
+        corpus = sorted(known | set(generic_corpus(instructions, cfg.text_corpus_size, cfg.seed)))
+        try:
+            emb = teacher_embeddings(corpus, cache)
+        except ImportError as exc:
+            log.warning("no sentence-encoder targets (%s); the text encoder learns from actions alone", exc)
+            return None
+        reps = np.repeat(
+            np.arange(len(corpus)), [10 if s in known else 1 for s in corpus]
+        )  # weight the task's own
+        mean, comps = pca_targets(emb[reps], scfg.text_dim)
+        return cls(dict(zip(corpus, (emb - mean) @ comps.T, strict=True)), mean, comps, cache)
+
+    def add(self, sentences: list[str]) -> None:
+        """Targets for sentences first seen in DAgger rollouts (same projection)."""
+        new = [s for s in sentences if s not in self.targets]
+        if new:
+            self.targets.update(
+                zip(new, (teacher_embeddings(new, self.cache) - self.mean) @ self.components.T, strict=True)
+            )
+
+    def loss(self, model: StudentNet, instructions: list[str], ids: torch.Tensor) -> torch.Tensor:
+        names = [instructions[i] for i in ids.tolist()]
+        return self._loss(model, names)
+
+    def _loss(self, model: StudentNet, sentences: list[str]) -> torch.Tensor:
+        cfg = model.cfg
+        tokens = torch.from_numpy(
+            np.stack([tokenize(s, cfg.text_buckets, cfg.max_tokens) for s in sentences])
+        )
+        target = torch.from_numpy(np.stack([self.targets[s] for s in sentences]))
+        return ((model.text(tokens) - target) ** 2).mean()
+
+    def pretrain(self, model: StudentNet, steps: int, lr: float, gen: np.random.Generator) -> None:
+        opt = torch.optim.Adam(model.text.parameters(), lr=lr)
+        corpus = list(self.targets)
+        for step in range(steps):
+            loss = self._loss(model, [corpus[i] for i in gen.integers(0, len(corpus), 256)])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step % 500 == 0 or step == steps - 1:
+                log.info("text pretraining step %d: loss %.4f", step, loss.item())
+
+
+# ---------------------------------------------------------------- bookkeeping and CLI
+
+
+def _load(dirs: list[Path], cfg: DistillConfig, demos: bool) -> Samples:
+    """Teacher demos (only the successful ones, if so configured) or DAgger episodes (all are labelled)."""
+    only_success = demos and cfg.only_success_demos
+    return load_samples(dirs, tuple(cfg.cameras), cfg.image_size, cfg.chunk, only_success)
+
+
+def _concat(a: Samples, b: Samples) -> Samples:
+    names = list(a.instructions) + [s for s in b.instructions if s not in a.instructions]
+    remap = np.array([names.index(s) for s in b.instructions])
+    return Samples(
+        scene=np.concatenate([a.scene, b.scene]),
+        wrist=np.concatenate([a.wrist, b.wrist]),
+        proprio=np.concatenate([a.proprio, b.proprio]),
+        instruction_ids=np.concatenate([a.instruction_ids, remap[b.instruction_ids]]),
+        instructions=names,
+        chunks=np.concatenate([a.chunks, b.chunks]),
+        mask=np.concatenate([a.mask, b.mask]),
+        episodes=a.episodes + b.episodes,
+    )
+
+
+def _jsonable(cfg: DistillConfig) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)
+
+
+def _load_state(run_dir: Path, cfg: DistillConfig) -> dict:
+    path = run_dir / "state.json"
+    if not path.exists():
+        state = {"config": _jsonable(cfg), "finished_round": -1, "history": []}
+        _write_json(path, state)
+        return state
+    state = json.loads(path.read_text())
+    ours = _jsonable(cfg)
+    differ = sorted(k for k in ours if k not in RESUME_FREE and state["config"].get(k) != ours[k])
+    if differ:
+        raise ValueError(
+            f"{path} was written with other settings ({differ}); resume with the same "
+            f"settings (--config {path}) or use a new --run-dir"
+        )
+    return state
+
+
+def config_from_args(args: argparse.Namespace) -> DistillConfig:
+    values = {}
+    if args.config:
+        data = json.loads(Path(args.config).read_text())
+        values.update(data.get("config", data))  # a state.json works as a config too
+    values.update({k: v for k, v in vars(args).items() if k in _FIELDS and v is not None})
+    if "cameras" in values:
+        values["cameras"] = tuple(values["cameras"])
+    return DistillConfig(**values)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(DistillConfig)}
+
+
+def run(args: argparse.Namespace) -> int:
+    results = main(config_from_args(args))
+    print(json.dumps({k: v for k, v in results.items() if k != "history"}, indent=2))
+    return 0
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, help="JSON of DistillConfig fields (or a run's state.json)")
+    for f in dataclasses.fields(DistillConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if isinstance(default, bool):
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                type=lambda s: s.lower() in ("1", "true", "yes"),
+                default=None,
+                help=f"true/false (default {default})",
+            )
+        elif isinstance(default, dict):
+            parser.add_argument(
+                flag, dest=f.name, type=json.loads, default=None, help=f"JSON (default {default})"
+            )
+        elif isinstance(default, tuple):
+            parser.add_argument(flag, dest=f.name, nargs="+", default=None, help=f"(default {list(default)})")
+        else:
+            parser.add_argument(
+                flag, dest=f.name, type=type(default), default=None, help=f"(default {default!r})"
+            )
+    parser.set_defaults(run=run)

@@ -1,0 +1,66 @@
+"""Camera rendering with PyBullet's CPU renderer (ER_TINY_RENDERER, no shadows).
+
+Two views: a fixed `scene` camera looking at the table from in front of the robot, and a
+`wrist` camera fixed to the hand, looking along the fingers. Images are HxWx3 uint8.
+Rendering costs far more than physics, so callers render once per control step at most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as p
+from pybullet_utils.bullet_client import BulletClient
+
+CAMERA_NAMES = ("scene", "wrist")
+
+
+@dataclass(frozen=True)
+class SceneCamera:
+    eye: tuple[float, float, float] = (0.8, 0.0, 0.75)
+    target: tuple[float, float, float] = (0.4, 0.0, 0.0)
+    up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    fov_deg: float = 48.0
+    near_m: float = 0.05
+    far_m: float = 3.0
+
+
+@dataclass(frozen=True)
+class WristCamera:
+    """Mounted on the hand at `offset_m` (hand frame), aimed at the point `aim_m` ahead of the palm."""
+
+    offset_m: tuple[float, float, float] = (0.05, 0.0, 0.065)
+    aim_m: tuple[float, float, float] = (0.0, 0.0, 0.3)
+    fov_deg: float = 75.0
+    near_m: float = 0.01
+    far_m: float = 2.0
+
+
+def _projection(client: BulletClient, fov_deg: float, near: float, far: float) -> list[float]:
+    return client.computeProjectionMatrixFOV(fov=fov_deg, aspect=1.0, nearVal=near, farVal=far)
+
+
+def _render(client: BulletClient, size: int, view: list[float], projection: list[float]) -> np.ndarray:
+    _, _, rgba, _, _ = client.getCameraImage(
+        size, size, viewMatrix=view, projectionMatrix=projection, shadow=0,
+        renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK,
+    )
+    return np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
+
+
+def render_scene(client: BulletClient, size: int, camera: SceneCamera = SceneCamera()) -> np.ndarray:
+    view = client.computeViewMatrix(camera.eye, camera.target, camera.up)
+    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m))
+
+
+def render_wrist(
+    client: BulletClient, size: int, hand_pose: np.ndarray, camera: WristCamera = WristCamera()
+) -> np.ndarray:
+    """Render from the hand; `hand_pose` is the hand link's [x y z qx qy qz qw]."""
+    rotation = np.array(client.getMatrixFromQuaternion(hand_pose[3:7])).reshape(3, 3)
+    eye = hand_pose[:3] + rotation @ np.array(camera.offset_m)
+    target = hand_pose[:3] + rotation @ np.array(camera.aim_m)
+    up = rotation[:, 0]  # the hand's x axis: image "up" points away from the fingers' closing axis
+    view = client.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist())
+    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m))

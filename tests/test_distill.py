@@ -1,0 +1,134 @@
+"""Distillation: DAgger labels come from the teacher, rounds checkpoint, and a run resumes after a crash."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import policies.distill as distill
+from policies.dataset.collect import collect
+from policies.dataset.hdf5 import episode_files, read_episode
+from policies.dataset.toy import ToyReachExpert
+from policies.registry import register_policy_kind
+
+torch.set_num_threads(1)
+TOY = "robocell-toy/Reach-v0"
+PUSH_RIGHT = np.array([1, 1, 0, 0, 0, 0, -1], np.float32)
+
+
+class ConstantPolicy:
+    """A "student" that always disagrees with the toy expert."""
+
+    def reset(self, instruction: str) -> None:
+        pass
+
+    def act(self, observation: dict) -> np.ndarray:
+        return PUSH_RIGHT.copy()
+
+
+register_policy_kind("const", lambda _arg: ConstantPolicy())
+
+
+def expert_labels(path: Path) -> np.ndarray:
+    episode = read_episode(path)
+    expert = ToyReachExpert()
+    return np.stack(
+        [
+            expert.act({"privileged": p, "proprio": q})
+            for p, q in zip(episode.obs["privileged"], episode.obs["proprio"], strict=True)
+        ]
+    )
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_dagger_labels_come_from_the_teacher(tmp_path: Path, beta: float) -> None:
+    collect(
+        TOY,
+        "toy:Reach",
+        tmp_path,
+        range(6),
+        workers=0,
+        driver="const:x",
+        beta=beta,
+        env_kwargs={"image_size": 16},
+        progress=False,
+    )
+    executed_by_student = 0
+    for path in episode_files(tmp_path):
+        episode = read_episode(path)
+        np.testing.assert_allclose(episode.actions, expert_labels(path), atol=1e-6)  # labels: the teacher's
+        student_rows = (episode.executed_actions == PUSH_RIGHT).all(axis=1)
+        assert not (episode.actions == PUSH_RIGHT).all(axis=1).any()  # the two really disagree
+        executed_by_student += int(student_rows.sum())
+        if beta == 0.0:
+            assert student_rows.all()  # the student drove every step
+        assert episode.attrs["driver"] == "const:x" and episode.attrs["teacher"] == "toy:Reach"
+    assert executed_by_student > 0
+
+
+def tiny_config(run_dir: Path, **overrides) -> distill.DistillConfig:
+    settings = dict(
+        task=TOY,
+        teacher="toy:Reach",
+        run_dir=str(run_dir),
+        demo_episodes=8,
+        dagger_rounds=2,
+        dagger_episodes=3,
+        bc_epochs=2,
+        round_epochs=1,
+        batch_size=16,
+        image_size=32,
+        env_kwargs={"image_size": 32},
+        workers=0,
+        text_pretrain_steps=0,
+        text_loss_weight=0.0,
+        eval_episodes=0,
+        progress=False,
+    )
+    settings.update(overrides)
+    return distill.DistillConfig(**settings)
+
+
+def test_student_driven_rounds_are_labelled_by_the_teacher(tmp_path: Path) -> None:
+    distill.main(tiny_config(tmp_path, dagger_rounds=1, beta0=0.0))
+    files = episode_files(tmp_path / "dagger_1")
+    assert len(files) == 3
+    for path in files:
+        episode = read_episode(path)
+        assert episode.attrs["driver"].startswith("student:")
+        np.testing.assert_allclose(episode.actions, expert_labels(path), atol=1e-6)
+        assert not np.allclose(episode.executed_actions, episode.actions)  # the untrained student drove
+
+
+def test_resumes_after_the_last_finished_round(tmp_path: Path, monkeypatch, caplog) -> None:
+    cfg = tiny_config(tmp_path)
+    real_collect = distill.collect
+
+    def crash_in_round_2(*args, **kwargs):
+        if kwargs.get("driver") and "round_1.pt" in kwargs["driver"]:
+            raise KeyboardInterrupt("killed during round 2")
+        return real_collect(*args, **kwargs)
+
+    monkeypatch.setattr(distill, "collect", crash_in_round_2)
+    with pytest.raises(KeyboardInterrupt):
+        distill.main(cfg)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["finished_round"] == 1 and [h["round"] for h in state["history"]] == [0, 1]
+    before = {r: (tmp_path / f"round_{r}.pt").read_bytes() for r in (0, 1)}
+
+    monkeypatch.setattr(distill, "collect", real_collect)
+    with caplog.at_level(logging.INFO, logger="policies.distill"):
+        distill.main(cfg)
+    assert "resuming after round 1" in caplog.text
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["finished_round"] == 2 and [h["round"] for h in state["history"]] == [0, 1, 2]
+    assert all((tmp_path / f"round_{r}.pt").read_bytes() == before[r] for r in (0, 1))  # not retrained
+    assert (tmp_path / "round_2.pt").exists() and (tmp_path / "results.json").exists()
+
+    with pytest.raises(ValueError, match="bc_epochs"):  # other settings must not silently mix
+        distill.main(tiny_config(tmp_path, bc_epochs=5))

@@ -1,0 +1,111 @@
+"""The student network, its text encoder and its runtime: shapes, modes, training lowers the loss."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from policies.dataset.arrays import chunk_labels, load_samples
+from policies.dataset.collect import collect
+from policies.distill import DistillConfig, train
+from policies.student.model import StudentConfig, StudentNet, count_macs, example_inputs
+from policies.student.runtime import StudentPolicy, load_student, save_checkpoint, torch_backend
+from policies.student.text import tokenize
+
+torch.set_num_threads(1)
+TINY = StudentConfig(image_size=32, convs=((8, 4, 2), (16, 3, 2)), text_buckets=512, hidden=64, chunk=4)
+
+
+def observation(cfg: StudentConfig, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    obs = {k: rng.integers(0, 256, (cfg.image_size, cfg.image_size, 3), dtype=np.uint8) for k in cfg.cameras}
+    obs["proprio"] = rng.normal(size=cfg.proprio_dim).astype(np.float32)
+    return obs
+
+
+def test_tokenize_is_stable_and_padded() -> None:
+    a = tokenize("Pick the RED cube", 512, 8)
+    assert a.dtype == np.int64 and a.shape == (8,)
+    assert (a == tokenize("pick the red cube", 512, 8)).all()  # case-insensitive, process-independent
+    assert (a[:7] > 0).all() and a[7] == 0  # 4 words + 3 bigrams, then padding
+    assert not (a == tokenize("pick the blue cube", 512, 8)).all()
+
+
+def test_forward_shape_range_and_cost() -> None:
+    model = StudentNet(StudentConfig()).eval()
+    with torch.no_grad():
+        out = model(*example_inputs(model.cfg, batch=3))
+    assert out.shape == (3, 4, 7)
+    assert out.abs().max() <= 1.0
+    assert count_macs(model, example_inputs(model.cfg)) < 20e6
+
+
+def test_execution_modes(tmp_path: Path) -> None:
+    model = StudentNet(TINY).eval()
+    save_checkpoint(tmp_path / "s.pt", model)
+    obs = observation(TINY)
+    chunk_policy = load_student(str(tmp_path / "s.pt"), execution="chunk")
+    chunk_policy.reset("move to the red target")
+    chunk = chunk_policy.act(obs)
+    assert chunk.shape == (4, 7) and chunk.dtype == np.float32
+    for mode, expected in (("first", chunk[0]), ("queue", chunk[0]), ("ensemble", chunk[0])):
+        policy = StudentPolicy(torch_backend(model), TINY, execution=mode)
+        policy.reset("move to the red target")
+        np.testing.assert_allclose(policy.act(obs), expected, atol=1e-5)
+    queue = StudentPolicy(torch_backend(model), TINY, execution="queue")
+    queue.reset("move to the red target")
+    rows = [queue.act(obs) for _ in range(4)]
+    np.testing.assert_allclose(np.stack(rows), chunk, atol=1e-5)  # one chunk played out row by row
+    big = {**obs, "scene_rgb": np.zeros((64, 48, 3), np.uint8)}  # other camera sizes are resized
+    assert queue.act(big).shape == (7,)
+    with pytest.raises(KeyError, match="wrist_rgb"):
+        chunk_policy.act({"scene_rgb": obs["scene_rgb"], "proprio": obs["proprio"]})
+
+
+def test_chunk_labels_mask_the_episode_end() -> None:
+    actions = np.arange(3, dtype=np.float32)[:, None].repeat(7, 1)
+    labels, mask = chunk_labels(actions, 4)
+    assert labels.shape == (3, 4, 7)
+    assert labels[2, :, 0].tolist() == [2, 2, 2, 2]
+    assert mask.tolist() == [[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]]
+
+
+def test_tiny_student_lowers_its_loss(tmp_path: Path) -> None:
+    collect(
+        "robocell-toy/Reach-v0",
+        "toy:Reach",
+        tmp_path,
+        range(12),
+        workers=0,
+        env_kwargs={"image_size": 32},
+        progress=False,
+    )
+    samples = load_samples([tmp_path], TINY.cameras, TINY.image_size, TINY.chunk)
+    torch.manual_seed(0)
+    model = StudentNet(TINY)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    cfg = DistillConfig(batch_size=16, shift_px=1, token_dropout=0.0, progress=False)
+    gen = np.random.default_rng(0)
+    first = train(model, opt, samples, None, cfg, 1, gen, "e1")
+    last = train(model, opt, samples, None, cfg, 15, gen, "e15")
+    assert last < 0.5 * first, (first, last)
+
+
+def test_latency_is_in_the_millisecond_range(tmp_path: Path) -> None:
+    """A loose guard (the real number comes from benchmarks/bench_student.py on a quiet machine)."""
+    save_checkpoint(tmp_path / "s.pt", StudentNet(StudentConfig()).eval())
+    policy = load_student(str(tmp_path / "s.pt"))
+    obs = observation(policy.cfg)
+    policy.reset("pick the red cube and place it in the left bin")
+    for _ in range(20):
+        policy.act(obs)
+    times = []
+    for _ in range(100):
+        start = time.perf_counter()
+        policy.act(obs)
+        times.append(time.perf_counter() - start)
+    assert np.median(times) < 5e-3
