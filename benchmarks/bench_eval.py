@@ -12,6 +12,9 @@ equal across configurations. Reported:
 * episodes/min after the first result (steady state, start-up excluded);
 * scaling efficiency: rate(2 workers) / (2 x rate(1 worker)), both ways;
 * Ray overhead: 1 - rate(Ray, 2 CPUs) / rate(local, 2 workers), both ways;
+* CPU-seconds per episode (simulator + policy, summed over workers) and the
+  workers' CPU share (CPU time / (wall time x workers)): the same work should cost
+  the same CPU everywhere, so a low share means the machine, not the backend, was slow;
 * a machine check: how much of two cores two busy processes actually get, since
   shared or throttled machines give less than `os.cpu_count()` suggests.
 
@@ -55,9 +58,12 @@ def run_once(args: argparse.Namespace, out: Path, backend: str, workers: int) ->
             last = time.perf_counter()
             first = last if len(log.records) == 1 else first
         records = sorted((without_timing(r) for r in log.records), key=lambda r: r["seed"])
+        cpu_s = sum(r["timing"]["cpu_s"] for r in log.records)
     n = len(jobs)
     return {
         "records": records,
+        "cpu_s_per_episode": round(cpu_s / n, 4),
+        "cpu_share": round(cpu_s / ((last - started) * max(workers, 1)), 3),
         "wall_s": round(last - started, 3),
         "first_result_s": round(first - started, 3),
         "episodes_per_min": round(60 * n / (last - started), 1),
@@ -118,7 +124,9 @@ def main() -> int:
                     raise AssertionError(f"{name}: records differ from the first configuration's")
                 rounds[name].append(run)
                 print(f"  round {round_index + 1} {name:<18} {run['episodes_per_min']:>7.1f} episodes/min end to "
-                      f"end, {run['steady_episodes_per_min']:>7.1f} after the first result", flush=True)
+                      f"end, {run['steady_episodes_per_min']:>7.1f} after the first result; "
+                      f"{run['cpu_s_per_episode']:.3f} CPU-s/episode, workers busy {100 * run['cpu_share']:.0f}% "
+                      f"of the time", flush=True)
 
     results = {name: _best(runs) for name, runs in rounds.items()}
     for name, best in results.items():

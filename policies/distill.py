@@ -32,7 +32,7 @@ from policies.dataset.arrays import Samples, load_samples
 from policies.dataset.collect import collect, evaluate
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
-from policies.student.text import generic_corpus, pca_targets, teacher_embeddings, tokenize
+from policies.student.text import SentenceTargets, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class DistillConfig:
     weight_decay: float = 1e-4
     shift_px: int = 4  # random-shift image augmentation (DrQ)
     token_dropout: float = 0.1
-    threads: int = 2
+    threads: int = 1  # intra-op threads for training; >1 thrashes on a busy 2-core machine
     # text: match all-MiniLM-L6-v2 (training only; skipped when neither the model nor the cache exists)
     text_pretrain_steps: int = 1500
     text_loss_weight: float = 0.1
@@ -119,13 +119,13 @@ def main(cfg: DistillConfig) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)
     samples = _load([demo_dir], cfg, demos=True)
-    text = TextTargets.build(samples.instructions, run_dir / "text_cache.npz", student_cfg, cfg)
+    text = _sentence_targets(samples.instructions, run_dir / "text_cache.npz", student_cfg, cfg)
 
     start_round = state["finished_round"] + 1
     if start_round == 0:
         _set_proprio_normalisation(model, samples)
         if text is not None and cfg.text_pretrain_steps:
-            text.pretrain(model, cfg.text_pretrain_steps, cfg.lr, gen)
+            text.pretrain(model.text, cfg.text_pretrain_steps, cfg.lr, gen)
     else:  # resume: weights, optimiser and RNG of the last finished round
         model, _ = load_checkpoint(run_dir / f"round_{state['finished_round']}.pt")
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -203,7 +203,7 @@ def train(
     model: StudentNet,
     opt: torch.optim.Optimizer,
     samples: Samples,
-    text: TextTargets | None,
+    text: SentenceTargets | None,
     cfg: DistillConfig,
     epochs: int,
     gen: np.random.Generator,
@@ -236,7 +236,8 @@ def train(
                 mask.sum() * pred.shape[-1]
             )
             if text is not None and cfg.text_loss_weight:
-                loss = loss + cfg.text_loss_weight * text.loss(model, samples.instructions, ids)
+                sentences = [samples.instructions[i] for i in ids.tolist()]
+                loss = loss + cfg.text_loss_weight * text.loss(model.text, sentences)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -263,67 +264,27 @@ def _set_proprio_normalisation(model: StudentNet, samples: Samples) -> None:
     model.proprio_std.copy_(torch.from_numpy(samples.proprio.std(0)).clamp(min=1e-2))
 
 
-@dataclass
-class TextTargets:
-    """Whitened PCA of all-MiniLM-L6-v2 sentence embeddings: what the student's text encoder should output."""
-
-    targets: dict[str, np.ndarray]
-    mean: np.ndarray
-    components: np.ndarray
-    cache: Path
-
-    @classmethod
-    def build(
-        cls, instructions: list[str], cache: Path, scfg: StudentConfig, cfg: DistillConfig
-    ) -> TextTargets | None:
-        if not (cfg.text_pretrain_steps or cfg.text_loss_weight):
-            return None
-        known = set(instructions)
-        corpus = sorted(known | set(generic_corpus(instructions, cfg.text_corpus_size, cfg.seed)))
-        try:
-            emb = teacher_embeddings(corpus, cache)
-        except ImportError as exc:
-            log.warning("no sentence-encoder targets (%s); the text encoder learns from actions alone", exc)
-            return None
-        reps = np.repeat(
-            np.arange(len(corpus)), [10 if s in known else 1 for s in corpus]
-        )  # weight the task's own
-        mean, comps = pca_targets(emb[reps], scfg.text_dim)
-        return cls(dict(zip(corpus, (emb - mean) @ comps.T, strict=True)), mean, comps, cache)
-
-    def add(self, sentences: list[str]) -> None:
-        """Targets for sentences first seen in DAgger rollouts (same projection)."""
-        new = [s for s in sentences if s not in self.targets]
-        if new:
-            self.targets.update(
-                zip(new, (teacher_embeddings(new, self.cache) - self.mean) @ self.components.T, strict=True)
-            )
-
-    def loss(self, model: StudentNet, instructions: list[str], ids: torch.Tensor) -> torch.Tensor:
-        names = [instructions[i] for i in ids.tolist()]
-        return self._loss(model, names)
-
-    def _loss(self, model: StudentNet, sentences: list[str]) -> torch.Tensor:
-        cfg = model.cfg
-        tokens = torch.from_numpy(
-            np.stack([tokenize(s, cfg.text_buckets, cfg.max_tokens) for s in sentences])
-        )
-        target = torch.from_numpy(np.stack([self.targets[s] for s in sentences]))
-        return ((model.text(tokens) - target) ** 2).mean()
-
-    def pretrain(self, model: StudentNet, steps: int, lr: float, gen: np.random.Generator) -> None:
-        opt = torch.optim.Adam(model.text.parameters(), lr=lr)
-        corpus = list(self.targets)
-        for step in range(steps):
-            loss = self._loss(model, [corpus[i] for i in gen.integers(0, len(corpus), 256)])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if step % 500 == 0 or step == steps - 1:
-                log.info("text pretraining step %d: loss %.4f", step, loss.item())
-
-
 # ---------------------------------------------------------------- bookkeeping and CLI
+
+
+def _sentence_targets(
+    instructions: list[str], cache: Path, scfg: StudentConfig, cfg: DistillConfig
+) -> SentenceTargets | None:
+    if not (cfg.text_pretrain_steps or cfg.text_loss_weight):
+        return None
+    try:
+        return SentenceTargets.build(
+            instructions,
+            cache,
+            scfg.text_dim,
+            scfg.text_buckets,
+            scfg.max_tokens,
+            cfg.text_corpus_size,
+            cfg.seed,
+        )
+    except ImportError as exc:
+        log.warning("no sentence-encoder targets (%s); the text encoder learns from actions alone", exc)
+        return None
 
 
 def _load(dirs: list[Path], cfg: DistillConfig, demos: bool) -> Samples:

@@ -145,6 +145,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baudrate", type=int, help="serial baud rate (dynamixel)")
     parser.add_argument("--channel", help="CAN channel (canopen)")
     parser.add_argument("--interface", help="python-can interface (canopen), e.g. socketcan")
+    parser.add_argument("--backend-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other backend argument, as in a launch file's backend_args (repeatable)")
     pose = parser.add_mutually_exclusive_group()
     pose.add_argument("--pose-file", help="YAML {reference_pose: {joint: rad}}; default: all zeros")
     pose.add_argument("--reference-pose", help="comma-separated joint positions (rad) of the reference pose")
@@ -170,6 +172,11 @@ def run(args: argparse.Namespace) -> int:
     for key in ("port", "baudrate", "channel", "interface"):
         if getattr(args, key) is not None:
             kwargs[key] = getattr(args, key)
+    for item in args.backend_arg:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--backend-arg {item!r} is not KEY=VALUE")
+        kwargs[key] = yaml.safe_load(value)
     robot = load_backend(backend)(**kwargs)
     robot.configure()
     try:

@@ -151,6 +151,18 @@ class RobotDescription:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
+def safety_config_for(robot: object, **overrides: Any) -> SafetyConfig:
+    """The safety settings for any backend: its description's limits when it has one, else the defaults.
+
+    The robot node calls this instead of building `SafetyConfig` itself, so hardware
+    acceleration limits and workspace boxes apply without the node knowing the bus.
+    """
+    description = getattr(robot, "description", None)
+    if isinstance(description, RobotDescription):
+        return description.safety_config(**overrides)
+    return SafetyConfig(**overrides)
+
+
 def load_description(path: str | Path) -> RobotDescription:
     """Read and validate a description file."""
     path = Path(path)

@@ -126,9 +126,13 @@ class ManufacturingEnv(gym.Env):
         return self._observation(), reward, terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array":
-            return self.sim.render("scene", self.render_size)
-        return None
+        """The scene camera; reuses this step's observation image when it has the same size."""
+        if self.render_mode != "rgb_array":
+            return None
+        cached = self._state.cameras.get("scene") if self._state is not None else None
+        if cached is not None and cached.shape[0] == self.render_size:
+            return cached.copy()
+        return self.sim.render("scene", self.render_size)
 
     def close(self) -> None:
         self.sim.disconnect()

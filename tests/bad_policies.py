@@ -1,4 +1,4 @@
-"""Misbehaving policies for fault tests, loaded by the policy node as `tests.bad_policies:make`."""
+"""Misbehaving (and moving) policies for fault tests, loaded by the policy node as `tests.bad_policies:make`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ class BadPolicy:
             return np.full(n + 1, 1e6, np.float32)
         if self.kind == "wrong_shape":
             return np.zeros(5, np.float32)
+        if self.kind == "wave":  # joint_position mode: keeps every joint moving (a valid motion)
+            self.t = getattr(self, "t", 0) + 1
+            return np.append(np.full(n, 0.6 * np.sin(self.t / 10.0)), -1.0).astype(np.float32)
         raise ValueError(f"unknown bad policy {self.kind!r}")
 
 

@@ -159,7 +159,7 @@ def test_mp4_videos(tmp_path: Path) -> None:
     assert (tmp_path / record["video"]).read_bytes()[4:8] == b"ftyp"
 
 
-def test_compare_pairs_episodes_by_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_pairs_episodes_by_seed(tmp_path: Path) -> None:
     evaluate(_config(tmp_path / "good", tasks=TASKS, episodes=30))
     evaluate(_config(tmp_path / "weak", tasks=TASKS, episodes=30, policy="toy:0.3"))
     result = compare_runs(tmp_path / "good", tmp_path / "weak")
@@ -176,8 +176,8 @@ def test_compare_pairs_episodes_by_seed(tmp_path: Path, capsys: pytest.CaptureFi
     assert set(result["tasks"]) == set(TASKS)
     text = format_comparison(result)
     assert "McNemar" in text and "overall" in text
+    evaluate(_config(tmp_path / "other", episodes=2, seed=99))
     with pytest.raises(ValueError, match="share no"):
-        evaluate(_config(tmp_path / "other", episodes=2, seed=99))
         compare_runs(tmp_path / "good", tmp_path / "other")
 
 
@@ -204,3 +204,17 @@ def test_action_chunks_play_one_row_per_step(tmp_path: Path) -> None:
 def test_a_failing_episode_names_its_seed(tmp_path: Path) -> None:
     with pytest.raises(EpisodeFailed, match=f"seed {episode_seed(7, 0)}.*motor says no"):
         evaluate(_config(tmp_path, policy="toybroken:1.0", episodes=2))
+
+
+def test_the_robocell_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from robot.cli import main as robocell
+
+    for name, policy in (("good", "toy:1.0"), ("weak", "toy:0.3")):
+        assert robocell(["eval", "--policy", policy, "--tasks", *TASKS, "--episodes", "6", "--seed", "7",
+                         "--workers", "0", "--out", str(tmp_path / name), "--plugin", PLUGIN,
+                         "--no-progress", "--no-report"]) == 0
+        assert "95% Wilson" in capsys.readouterr().out
+    assert robocell(["compare", str(tmp_path / "good"), str(tmp_path / "weak"),
+                     "--json", str(tmp_path / "compare.json")]) == 0
+    assert "p (McNemar)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "compare.json").read_text())["overall"]["pairs"] == 12

@@ -47,7 +47,7 @@ def calibrated() -> RobotDescription:
 @pytest.fixture
 def robot(drives, channel: str, calibrated: RobotDescription) -> Iterator[CanopenRobot]:
     arm = CanopenRobot(calibrated, channel=channel, interface="virtual", sync_period_s=0.005,
-                       heartbeat_period_s=0.02, sdo_timeout_s=0.1)
+                       heartbeat_period_s=0.02, heartbeat_timeout_s=0.4, pdo_timeout_s=0.4, sdo_timeout_s=0.3)
     yield arm
     arm.disconnect()
 
@@ -110,10 +110,13 @@ def test_a_drive_that_stops_answering_faults_on_heartbeat(robot: CanopenRobot, d
     robot.connect()
     drives[3].stop()
     with pytest.raises(HardwareFault, match=r"drive node 3 \(joint 'elbow'\): no (heartbeat|TPDO) for"):
-        assert wait_until(lambda: robot.read() is None, timeout_s=1.0)
+        assert wait_until(lambda: robot.read() is None, timeout_s=2.0)
     assert "drive node 3" in robot.fault
     with pytest.raises(HardwareFault, match="drive node 3 .* still silent"):
         robot.reset_fault()
+    assert drives[1].state == "OPERATION ENABLED"  # the healthy drives hold position while in fault...
+    robot.disconnect()
+    assert wait_until(lambda: drives[1].state == drives[2].state == "SWITCH ON DISABLED")  # ...until released
 
 
 def test_a_missing_drive_fails_configure_on_sdo_timeout(drives, channel: str, calibrated: RobotDescription) -> None:

@@ -19,7 +19,7 @@ from robot.calibration import (
     load_reference_pose,
     positions_to_counts,
 )
-from robot.description import DescriptionError, load_description, parse_description
+from robot.description import DescriptionError, load_description, parse_description, safety_config_for
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = sorted((ROOT / "assets" / "robots").glob("*.yaml"))
@@ -141,3 +141,17 @@ def test_reference_pose_file_must_name_every_joint(tmp_path: Path) -> None:
     (tmp_path / "short.yaml").write_text("{a: 0.5, z: 1}\n")
     with pytest.raises(CalibrationError, match=r"missing \['b'\], unknown \['z'\]"):
         load_reference_pose(tmp_path / "short.yaml", desc)
+
+
+def test_safety_config_for_any_backend() -> None:
+    class Sim:  # a backend without a description keeps the defaults
+        pass
+
+    desc = load_description(ASSETS[0])
+
+    class Hardware:
+        description = desc
+
+    assert safety_config_for(Sim(), watchdog_period_s=0.3).workspace is None
+    config = safety_config_for(Hardware(), watchdog_period_s=0.3)
+    assert config.watchdog_period_s == 0.3 and config.workspace == desc.workspace

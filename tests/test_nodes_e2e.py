@@ -44,9 +44,20 @@ def test_demo_episodes_complete_and_launch_exits_cleanly(endpoints) -> None:
     assert all(p.poll() is not None for p in launch.procs.values())
 
 
-def test_kill_policy_robot_holds_then_launch_stops(endpoints) -> None:
+def _realtime_mock_spec(endpoints: dict[str, str], grace_s: float) -> LaunchSpec:
+    robot = {"backend": "mock", "mode": "realtime", "control_hz": 20, "loop_hz": 250, "cameras": False,
+             "watchdog_period_s": 0.1, **endpoints}
+    policy = {"policy": "wave", "policy_loader": "tests.bad_policies:make", "mode": "joint_position", **endpoints}
+    return LaunchSpec("e2e-rt", [NodeSpec("robot", "robot", robot), NodeSpec("policy", "policy", policy)],
+                      shutdown_grace_s=grace_s)
+
+
+@pytest.mark.parametrize("setup", ["sim_lockstep", "mock_realtime"])
+def test_kill_policy_robot_holds_then_launch_stops(endpoints, setup) -> None:
     out = io.StringIO()
-    launch = Launch(_spec(endpoints, episodes=None, grace_s=2.0), out=out).start()
+    spec = (_spec(endpoints, episodes=None, grace_s=2.0) if setup == "sim_lockstep"
+            else _realtime_mock_spec(endpoints, grace_s=1.0))
+    launch = Launch(spec, out=out).start()
     ctx, sub = _subscriber(endpoints["obs_endpoint"])
     result: dict[str, int] = {}
     waiter = threading.Thread(target=lambda: result.setdefault("code", launch.wait()))
@@ -65,9 +76,9 @@ def test_kill_policy_robot_holds_then_launch_stops(endpoints) -> None:
                 continue
             if msg.schema == "episode":
                 episodes_done += 1
-            elif msg.schema == "observation" and episodes_done >= 1:
+            elif msg.schema == "observation" and (episodes_done >= 1 or setup == "mock_realtime"):
                 moving_obs += 1
-        assert episodes_done >= 1, out.getvalue()
+        assert moving_obs >= 15, out.getvalue()
         launch.procs["policy"].kill()  # kill -9 mid-motion
         killed_ns = time.time_ns()
         after: list[tuple[int, np.ndarray]] = []

@@ -7,7 +7,7 @@ Outputs in the campaign directory:
     episodes.jsonl  one record per episode: task, robot, seed, index, instruction,
                     success, steps, sim_time_s, safety_interventions (+ safety_by_kind),
                     policy_calls, video (relative path or null), and `timing`
-                    (wall_s, policy_ms_p50, policy_ms_p99, policy_cpu_ms, policy_ms_hist),
+                    (wall_s, cpu_s, policy_ms_p50, policy_ms_p99, policy_cpu_ms, policy_ms_hist),
                     the only part that differs between two runs of the same campaign.
     summary.json    per task and overall: success rate, 95% Wilson interval, mean steps,
                     CPU-ms of policy compute per success, latency p50/p99.

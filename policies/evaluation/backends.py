@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -34,10 +34,13 @@ class EpisodeFailed(RuntimeError):
 def run_episodes(
     jobs: Sequence[EpisodeJob], backend: str = "local", workers: int = 1, address: str | None = None,
     launch_file: Path | None = None, log_dir: Path | None = None,
-) -> Iterator[EpisodeResult]:
-    """Yield one result per job as episodes finish. `workers=0` runs them in this process."""
+) -> Generator[EpisodeResult, None, None]:
+    """A generator of one result per job, as episodes finish; `workers=0` runs them in this process.
+
+    Close it (or exhaust it) to stop: pending episodes are cancelled and workers released.
+    """
     if not jobs:
-        return iter(())
+        return (result for result in ())
     if backend == "local":
         return _run_inline(jobs) if workers == 0 else _run_pool(jobs, workers)
     if backend == "ray":
@@ -111,10 +114,13 @@ def _run_ray(jobs: Sequence[EpisodeJob], workers: int, address: str | None) -> I
 
     started_here = not ray.is_initialized()
     if started_here:
-        if address:
+        if address:  # the cluster's workers must be able to import robocell (and any --plugin) already
             ray.init(address=address)
-        else:
-            ray.init(num_cpus=max(workers, 1), include_dashboard=False)
+        else:  # a local Ray: its workers import robocell from this checkout
+            root = str(Path(__file__).resolve().parents[2])
+            path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+            ray.init(num_cpus=max(workers, 1), include_dashboard=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": path}})
     remote = ray.remote(num_cpus=1)(rollout_episode)  # system failures retry; rollouts are deterministic
     refs = {remote.remote(job): job for job in jobs}
     pending = list(refs)

@@ -110,9 +110,9 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             started = time.perf_counter()
             bar = _progress_bar(config, total=len(jobs), done=len(jobs) - len(todo))
             successes = sum(r["success"] for r in episodes.records if episode_key(r) in planned)
+            results = run_episodes(todo, config.backend, config.workers, config.address,
+                                   launch_file=config.launch_file, log_dir=config.out)
             try:
-                results = run_episodes(todo, config.backend, config.workers, config.address,
-                                       launch_file=config.launch_file, log_dir=config.out)
                 for result in results:
                     if result.video is not None:  # the video lands before the record that names it
                         write_bytes_atomic(config.out / result.record["video"], result.video)
@@ -120,6 +120,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                     successes += result.record["success"]
                     _advance(bar, successes)
             finally:
+                results.close()  # cancel what is still pending if anything above raised
                 if bar is not None:
                     bar.close()
             wall_s = time.perf_counter() - started

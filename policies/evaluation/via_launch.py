@@ -108,7 +108,6 @@ def _launch_once(launch_file: Path, wanted: dict[int, EpisodeJob], first_seed: i
         robot_node.exit_when_done = True
         policy_node.params.update(endpoints, policy=job.policy)
         if job.plugins:
-            os.environ[PLUGINS_ENV] = ",".join(job.plugins)
             policy_node.params["policy_loader"] = f"{__name__}:load_policy_with_plugins"
         videos = {seed for seed, j in wanted.items() if j.record_video}
         context = zmq.Context()
@@ -116,7 +115,7 @@ def _launch_once(launch_file: Path, wanted: dict[int, EpisodeJob], first_seed: i
         for topic in (b"episode", b"status", *([b"obs"] if videos else [])):
             sub.setsockopt(zmq.SUBSCRIBE, topic)
         log_file = open(Path(log_dir or ".") / "launch.log", "a", buffering=1)  # noqa: SIM115 - closed below
-        launch = Launch(spec, out=log_file).start()
+        launch = _start(Launch(spec, out=log_file), job.plugins)
         rejects = transport.RejectCounter("eval")
         safety_before: dict[str, int] = {}
         latency: dict[str, float] = {}
@@ -124,11 +123,10 @@ def _launch_once(launch_file: Path, wanted: dict[int, EpisodeJob], first_seed: i
         robot_exited_at: float | None = None
         try:
             while robot_exited_at is None or time.monotonic() - robot_exited_at < DRAIN_S:
-                if robot_exited_at is None and (code := launch.procs[robot_node.name].poll()) is not None:
-                    if code != 0:
-                        raise RuntimeError(f"via {launch_file}: the robot node exited with {code}; "
-                                           f"see {log_dir}/launch.log")
-                    robot_exited_at = time.monotonic()
+                if robot_exited_at is None:
+                    _raise_if_a_node_failed(launch, launch_file, log_dir)
+                    if launch.procs[robot_node.name].poll() == 0:
+                        robot_exited_at = time.monotonic()
                 if not sub.poll(50):
                     continue
                 msg = transport.recv(sub, rejects)
@@ -154,6 +152,27 @@ def _launch_once(launch_file: Path, wanted: dict[int, EpisodeJob], first_seed: i
             log_file.close()
             if rejects.total:
                 log.warning("via launch: %d malformed message(s) ignored: %s", rejects.total, rejects.counts)
+
+
+def _start(launch: Any, plugins: tuple[str, ...]) -> Any:
+    """Start the nodes; the policy node finds the --plugin modules in its environment."""
+    previous = os.environ.get(PLUGINS_ENV)
+    os.environ[PLUGINS_ENV] = ",".join(plugins)
+    try:
+        return launch.start()
+    finally:
+        if previous is None:
+            os.environ.pop(PLUGINS_ENV, None)
+        else:
+            os.environ[PLUGINS_ENV] = previous
+
+
+def _raise_if_a_node_failed(launch: Any, launch_file: Path, log_dir: Path | None) -> None:
+    for name, proc in launch.procs.items():
+        code = proc.poll()
+        if code not in (None, 0):
+            raise RuntimeError(f"via {launch_file}: node {name!r} exited with {code}; "
+                               f"see {Path(log_dir or '.') / 'launch.log'}")
 
 
 def _node(spec: Any, kind: str, launch_file: Path) -> Any:

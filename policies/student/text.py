@@ -11,15 +11,18 @@ an .npz file; the student never needs it at run time.
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+log = logging.getLogger(__name__)
 PAD = 0
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -131,3 +134,65 @@ def generic_corpus(seed_sentences: Sequence[str], size: int = 4000, seed: int = 
             n = int(rng.integers(2, 6))
             corpus.append(" ".join(rng.choice(pool, size=n)))
     return corpus
+
+
+@dataclass
+class SentenceTargets:
+    """Whitened PCA of all-MiniLM-L6-v2 sentence embeddings: what `TextEncoder` should output.
+
+    The PCA is fitted on the task's instructions (weighted x10) plus `generic_corpus`, so the
+    target space spans both the task's wording and words the task never uses.
+    """
+
+    targets: dict[str, np.ndarray]
+    mean: np.ndarray
+    components: np.ndarray
+    cache: Path
+    buckets: int
+    max_tokens: int
+
+    @classmethod
+    def build(
+        cls,
+        instructions: Sequence[str],
+        cache: Path,
+        out_dim: int,
+        buckets: int,
+        max_tokens: int,
+        corpus_size: int = 4000,
+        seed: int = 0,
+    ) -> SentenceTargets:
+        """Raises ImportError when the sentence encoder is missing and `cache` lacks a sentence."""
+        known = set(instructions)
+        corpus = sorted(known | set(generic_corpus(list(instructions), corpus_size, seed)))
+        emb = teacher_embeddings(corpus, cache)
+        weights = [10 if s in known else 1 for s in corpus]
+        mean, comps = pca_targets(emb[np.repeat(np.arange(len(corpus)), weights)], out_dim)
+        targets = dict(zip(corpus, (emb - mean) @ comps.T, strict=True))
+        return cls(targets, mean, comps, cache, buckets, max_tokens)
+
+    def add(self, sentences: Sequence[str]) -> None:
+        """Targets for sentences first seen later (e.g. in DAgger rollouts), in the same projection."""
+        new = sorted({s for s in sentences if s not in self.targets})
+        if new:
+            projected = (teacher_embeddings(new, self.cache) - self.mean) @ self.components.T
+            self.targets.update(zip(new, projected, strict=True))
+
+    def loss(self, encoder: TextEncoder, sentences: Sequence[str]) -> torch.Tensor:
+        """Mean squared error between the encoder's embeddings and the targets of `sentences`."""
+        tokens = np.stack([tokenize(s, self.buckets, self.max_tokens) for s in sentences])
+        target = torch.from_numpy(np.stack([self.targets[s] for s in sentences]))
+        return ((encoder(torch.from_numpy(tokens)) - target) ** 2).mean()
+
+    def pretrain(self, encoder: TextEncoder, steps: int, lr: float, gen: np.random.Generator) -> float:
+        """Fit `encoder` alone to the targets (batches of 256 sentences); returns the last loss."""
+        opt = torch.optim.Adam(encoder.parameters(), lr=lr)
+        corpus, loss = list(self.targets), torch.tensor(float("nan"))
+        for step in range(steps):
+            loss = self.loss(encoder, [corpus[i] for i in gen.integers(0, len(corpus), 256)])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step % 500 == 0 or step == steps - 1:
+                log.info("text pretraining step %d: loss %.4f", step, loss.item())
+        return float(loss.item())

@@ -20,6 +20,7 @@ its joint and what went wrong. `reset_fault()` sends the fault reset.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -141,7 +142,10 @@ class CanopenRobot(HardwareRobot):
         if network is None:
             return
         network.sync.stop()
-        for node in self.nodes.values():
+        for node_id, node in self.nodes.items():
+            if self._state(node_id) == "OPERATION ENABLED":  # e.g. the healthy drives after another's fault
+                with contextlib.suppress(can.CanError):
+                    node.controlword = c.CW_DISABLE_VOLTAGE  # one PDO, best effort: nothing to wait for
             node.nmt.state = "PRE-OPERATIONAL"
         network.disconnect()
         self.nodes.clear()

@@ -17,6 +17,7 @@ torque and checks each servo accepted it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,18 @@ SINGLE_TURN_COUNTS = (0, 4095)
 HARDWARE_ERRORS = {0: "input voltage", 2: "overheating", 3: "motor encoder", 4: "electrical shock", 5: "overload"}
 
 
+class LatencyPort(PortHandler):
+    """The SDK's port with a configurable latency allowance in its packet timeout (the SDK fixes 16 ms)."""
+
+    def __init__(self, port_name: str, latency_timer_ms: float) -> None:
+        super().__init__(port_name)
+        self.latency_timer_ms = latency_timer_ms
+
+    def setPacketTimeout(self, packet_length: int) -> None:  # noqa: N802 - the SDK's name
+        self.packet_start_time = self.getCurrentTime()
+        self.packet_timeout = self.tx_time_per_byte * packet_length + 2.0 * self.latency_timer_ms + 2.0
+
+
 def describe_hardware_error(bits: int) -> str:
     names = [name for bit, name in HARDWARE_ERRORS.items() if bits & (1 << bit)]
     return f"0x{bits:02X} ({', '.join(names) or 'unknown'})"
@@ -61,8 +74,9 @@ class DynamixelRobot(HardwareRobot):
 
     def __init__(
         self, description: str | Path | RobotDescription, port: str = "/dev/ttyUSB0", baudrate: int = 1_000_000,
-        operating_mode: str | None = None, retries: int = 1, current_unit_a: float = 0.00269,
-        torque_off_on_disconnect: bool = True, name: str | None = None, calibration_tolerance_rad: float = 0.2,
+        operating_mode: str | None = None, retries: int = 1, latency_timer_ms: float = 16.0,
+        current_unit_a: float = 0.00269, torque_off_on_disconnect: bool = True, name: str | None = None,
+        calibration_tolerance_rad: float = 0.2,
     ) -> None:
         super().__init__(description, name=name, calibration_tolerance_rad=calibration_tolerance_rad)
         geared = any(j.gear_ratio != 1.0 for j in self.description.joints)
@@ -71,7 +85,7 @@ class DynamixelRobot(HardwareRobot):
             raise ValueError(f"operating_mode {mode!r}, expected one of {sorted(OPERATING_MODES)}")
         self.operating_mode = mode
         self.port_name, self.baudrate, self.retries = port, int(baudrate), int(retries)
-        self.current_unit_a = current_unit_a
+        self.current_unit_a, self.latency_timer_ms = current_unit_a, latency_timer_ms
         self.torque_off_on_disconnect = torque_off_on_disconnect
         gripper = self.description.gripper
         self.ids = self.description.bus_ids + ((gripper.bus_id,) if gripper else ())
@@ -91,7 +105,7 @@ class DynamixelRobot(HardwareRobot):
 
     # -- lifecycle hooks -------------------------------------------------------------
     def _open(self) -> None:
-        port = PortHandler(self.port_name)
+        port = LatencyPort(self.port_name, self.latency_timer_ms)
         try:
             opened = port.openPort()
         except serial.SerialException as exc:
@@ -100,7 +114,7 @@ class DynamixelRobot(HardwareRobot):
             raise HardwareFault(f"{self.name}: cannot open {self.port_name} at {self.baudrate} baud")
         self._port = port
         for dxl_id in self.ids:
-            model, result, error = self._packet.ping(port, dxl_id)
+            model, result, error = self._retry(lambda i=dxl_id: self._packet.ping(port, i))
             if result != COMM_SUCCESS:
                 raise HardwareFault(f"{self.name}: {self.role(dxl_id)} did not answer ping on {self.port_name} "
                                     f"at {self.baudrate} baud: {self._comm_problem(result)}")
@@ -153,7 +167,7 @@ class DynamixelRobot(HardwareRobot):
     def _clear_fault(self) -> None:
         assert self._port is not None
         for dxl_id in self.ids:
-            _, result, _ = self._packet.ping(self._port, dxl_id)
+            _, result, _ = self._retry(lambda i=dxl_id: self._packet.ping(self._port, i))
             if result != COMM_SUCCESS:
                 raise HardwareFault(f"{self.name}: cannot reset: {self.role(dxl_id)} still does not answer "
                                     f"({self._comm_problem(result)})")
@@ -243,7 +257,7 @@ class DynamixelRobot(HardwareRobot):
 
     def _read_byte(self, dxl_id: int, address: int, what: str) -> int:
         assert self._port is not None
-        value, result, error = self._packet.read1ByteTxRx(self._port, dxl_id, address)
+        value, result, error = self._retry(lambda: self._packet.read1ByteTxRx(self._port, dxl_id, address))
         if result != COMM_SUCCESS or error & 0x7F:
             problem = self._comm_problem(result) if result != COMM_SUCCESS else self._packet.getRxPacketError(error)
             raise self._fail(f"{self.role(dxl_id)} reading {what} (address {address}): {problem}")
@@ -251,7 +265,7 @@ class DynamixelRobot(HardwareRobot):
 
     def _write_byte(self, dxl_id: int, address: int, value: int, what: str) -> None:
         assert self._port is not None
-        result, error = self._packet.write1ByteTxRx(self._port, dxl_id, address, value)
+        result, error = self._retry(lambda: self._packet.write1ByteTxRx(self._port, dxl_id, address, value))
         if result != COMM_SUCCESS or error & 0x7F:
             problem = self._comm_problem(result) if result != COMM_SUCCESS else self._packet.getRxPacketError(error)
             raise self._fail(f"{self.role(dxl_id)} refused {what} (address {address} = {value}): {problem}")
@@ -268,6 +282,15 @@ class DynamixelRobot(HardwareRobot):
                 raise CalibrationError(
                     f"{self.name}: joint {joint.name!r} limits map to counts [{a:.0f}, {b:.0f}], outside the "
                     f"single-turn range {SINGLE_TURN_COUNTS}; recalibrate or use operating_mode extended_position")
+
+    def _retry(self, transaction: Callable[[], tuple]) -> tuple:
+        """Run a single-servo transaction up to ``retries + 1`` times while it fails on the wire."""
+        for _attempt in range(self.retries):
+            outcome = transaction()
+            if outcome[-2] == COMM_SUCCESS:  # (value..., result, error): result is second to last
+                return outcome
+            self.counters["comm_errors"] += 1
+        return transaction()
 
     def _comm_problem(self, result: int) -> str:
         if result == COMM_RX_TIMEOUT:

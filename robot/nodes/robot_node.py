@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import logging
 import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,6 +35,10 @@ from robot.interface import EpisodeInfo, RobotState
 from robot.safety import SafetyConfig, SafetyFilter
 
 log = logging.getLogger("robot_node")
+
+# What a backend raises when the hardware (or simulator) cannot be driven: drivers raise
+# HardwareFault (a RuntimeError), lifecycle violations and bus timeouts are OSError/RuntimeError.
+BACKEND_FAULTS = (RuntimeError, OSError, TimeoutError)
 
 
 @dataclass
@@ -96,6 +101,7 @@ class RobotNode:
         self._last_status_s = 0.0
         self._info = EpisodeInfo(instruction="")
         self.rate: Rate | None = None  # realtime mode's servo timer
+        self.fault: str | None = None  # set when the backend failed
 
     # -- messages -------------------------------------------------------------
     def publish_observation(self, state: RobotState) -> int:
@@ -199,6 +205,7 @@ class RobotNode:
             timing = {"period_error_ms": self.rate.errors.summary_ms(), "missed_cycles": self.rate.missed_cycles}
         return {
             **timing,
+            "fault": self.fault,
             "mode": self.config.mode,
             "steps": self.seq,
             "rejected": dict(self.rejects.counts),
@@ -212,8 +219,10 @@ class RobotNode:
 
     # -- loops ----------------------------------------------------------------
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        """Run the loop until done or signalled; 0 when done, 1 without a policy, 2 on a backend fault."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
         try:
             if self.config.mode == "lockstep":
                 from robot.nodes.lockstep import run_lockstep
@@ -222,6 +231,10 @@ class RobotNode:
             from robot.nodes.realtime import run_realtime
 
             return run_realtime(self)
+        except BACKEND_FAULTS as exc:
+            self.fault = f"{type(exc).__name__}: {exc}"
+            log.error("backend fault, robot held and node stopping: %s", self.fault)
+            return 2
         finally:
             self.shutdown()
 
@@ -237,7 +250,10 @@ class RobotNode:
 
     def shutdown(self) -> None:
         try:
-            self.hold()
+            try:
+                self.hold()
+            except BACKEND_FAULTS as exc:  # the bus may be the thing that failed
+                log.error("could not write the hold command: %s", exc)
             self.publish_status(force=True)
         finally:
             self.robot.disconnect()

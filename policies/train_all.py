@@ -1,0 +1,60 @@
+"""Reproduce the shipped student from scratch: `python -m policies.train_all` (what `make train` runs).
+
+1. `robocell distill` with the settings in `assets/student/distill.json` (teacher demos, BC,
+   DAgger rounds, evaluation against the teacher on held-out seeds and held-out paraphrases),
+   in `runs/student_pickplace` (resumable: rerun the same command after an interruption);
+2. copies the final checkpoint to `assets/student/student.pt` and exports `student.onnx`
+   beside it (TorchScript and int8 forms go to the run directory, to keep assets small);
+3. writes `assets/student/results.json` (evaluation, per-round history, data size, wall time).
+
+Use `--run-dir`/`--assets` to write elsewhere (e.g. to compare with the shipped files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from policies.distill import DistillConfig, main as distill
+from policies.export import export_student, max_action_difference
+
+CONFIG = Path("assets/student/distill.json")
+
+
+def train_all(run_dir: Path, assets: Path, config: Path = CONFIG) -> dict:
+    started = time.perf_counter()
+    settings = json.loads(config.read_text())
+    cfg = DistillConfig(**{**settings, "run_dir": str(run_dir), "output": str(run_dir / "student.pt")})
+    cfg.cameras = tuple(cfg.cameras)
+    results = distill(cfg)
+    assets.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "student.pt", assets / "student.pt")
+    exports = export_student(assets / "student.pt", run_dir / "exports")
+    shutil.copyfile(exports["onnx"], assets / "student.onnx")
+    results["export_max_abs_action_diff"] = {
+        form: max_action_difference(assets / "student.pt", path, samples=64) for form, path in exports.items()
+    }
+    results["total_wall_seconds"] = round(time.perf_counter() - started, 1)
+    results["command"] = "python -m policies.train_all"
+    (assets / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/student_pickplace"))
+    parser.add_argument("--assets", type=Path, default=Path("assets/student"))
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
+    results = train_all(args.run_dir, args.assets, args.config)
+    print(json.dumps({k: v for k, v in results.items() if k != "history"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
