@@ -52,8 +52,14 @@ class ActionController:
         self.safety = safety
         self.control_period_s = control_period_s
 
-    def joint_targets(self, action: np.ndarray, mode: str, state: RobotState) -> tuple[np.ndarray, float]:
-        """Unfiltered joint targets and gripper opening [0 closed, 1 open] for one action row."""
+    def joint_targets(
+        self, action: np.ndarray, mode: str, state: RobotState, now_s: float = 0.0
+    ) -> tuple[np.ndarray, float] | None:
+        """Joint targets (not yet filtered) and gripper opening [0 closed, 1 open] for one action row.
+
+        None when the action yields no usable command: a non-finite end-effector target, or one
+        in a keep-out zone of the safety filter's workspace (which clamps targets into its box).
+        """
         action = np.asarray(action, dtype=np.float64)
         if mode == "ee_delta":
             if action.shape not in ((EE_ACTION_DIM,), (EE_ACTION_DIM_WITH_ARM,)):
@@ -67,9 +73,10 @@ class ActionController:
                     self.robot.select_arm(arm)
                     state = self.robot.read(with_cameras=False)
             clipped = np.clip(action[:EE_ACTION_DIM], -1.0, 1.0)
-            if not np.all(np.isfinite(clipped)):
-                return np.full_like(state.joint_positions, np.nan), float("nan")
-            target = ee_target_from_delta(np.asarray(state.ee_pose, dtype=np.float64), clipped)
+            target = self.safety.check_workspace(
+                ee_target_from_delta(np.asarray(state.ee_pose, dtype=np.float64), clipped), now_s)
+            if target is None:
+                return None
             q = self.robot.solve_ik(target, state.joint_positions)
             return np.asarray(q, dtype=np.float64), 0.0 if clipped[6] > 0 else 1.0
         if mode == "joint_position":
@@ -83,10 +90,9 @@ class ActionController:
         self, action: np.ndarray | None, mode: str, state: RobotState, now_s: float
     ) -> FilteredCommand:
         """Filter and write one cycle's command; `action=None` means none arrived (watchdog)."""
-        if action is None:
-            command = self.safety.filter(None, None, state.joint_positions, now_s, self.control_period_s)
-        else:
-            q, gripper = self.joint_targets(action, mode, state)
-            command = self.safety.filter(q, gripper, state.joint_positions, now_s, self.control_period_s)
+        targets = None if action is None else self.joint_targets(action, mode, state, now_s)
+        q, gripper = targets if targets is not None else (None, None)
+        command = self.safety.filter(q, gripper, state.joint_positions, now_s, self.control_period_s,
+                                     measured_effort=state.joint_efforts)
         self.robot.write_joint_targets(command.joint_positions, command.gripper)
         return command

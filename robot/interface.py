@@ -112,6 +112,9 @@ class Robot(ABC):
     def advance(self, dt_s: float) -> None:  # noqa: B027 - hardware: time passes by itself
         """Move the backend's clock forward by `dt_s` (simulation steps physics)."""
 
+    # Hardware enables torque on connect: the safety filter then ramps velocity limits up (soft start).
+    soft_start_on_connect: bool = False
+
     # Episodes exist only where the world can be reset (simulation).
     supports_episodes: bool = False
 

@@ -1,7 +1,8 @@
 """Sockets for nodes: loopback by default, CurveZMQ required anywhere else.
 
 `open_socket` is the only place nodes create sockets, so the rule "a node
-reachable from another host requires authentication" is enforced once.
+reachable from another host requires authentication" is enforced once (the
+loopback test and the CurveZMQ setup live in `robot.auth`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from pathlib import Path
 
 import zmq
 
-from robot import wire
+from robot import auth, wire
 
 log = logging.getLogger(__name__)
-
-
-class InsecureEndpointError(RuntimeError):
-    """A bind to a non-loopback address without CurveZMQ keys."""
 
 
 @dataclass(frozen=True)
@@ -31,37 +28,27 @@ class CurveConfig:
     server_public_key: str | None = None
 
 
-def is_loopback(endpoint: str) -> bool:
-    """True for endpoints no other host can reach (ipc, inproc, tcp on loopback)."""
-    if endpoint.startswith(("ipc://", "inproc://")):
-        return True
-    if not endpoint.startswith("tcp://"):
-        return False
-    host = endpoint[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
-    return host == "localhost" or host.startswith("127.") or host == "::1"
-
-
 def open_socket(
     ctx: zmq.Context, kind: int, endpoint: str, bind: bool, curve: CurveConfig | None = None
 ) -> zmq.Socket:
     """Create, secure and bind/connect a socket; refuses an insecure non-loopback bind."""
+    if bind:
+        auth.check_endpoint(endpoint, secured=curve is not None)
     sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, 0)
     if curve is not None:
-        from robot import auth  # only needed off loopback
-
         if bind:
             auth.secure_server(sock, curve.secret_key, curve.authorized_dir)
         else:
             auth.secure_client(sock, curve.secret_key, curve.server_public_key)
-    elif bind and not is_loopback(endpoint):
-        sock.close()
-        raise InsecureEndpointError(
-            f"refusing to bind {endpoint} without CurveZMQ keys: set `curve:` in the launch file "
-            "(make keys with `robocell keys`) or bind to 127.0.0.1"
-        )
     (sock.bind if bind else sock.connect)(endpoint)
     return sock
+
+
+def close_context(ctx: zmq.Context) -> None:
+    """Stop the context's CurveZMQ authenticator (if any), then terminate it."""
+    auth.shutdown(ctx)
+    ctx.term()
 
 
 def curve_from_params(params: dict | None) -> CurveConfig | None:

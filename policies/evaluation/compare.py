@@ -10,6 +10,7 @@ episodes (seeds only one run has) are counted and left out.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    result = compare_runs(args.dir_a, args.dir_b)
+    try:
+        result = compare_runs(args.dir_a, args.dir_b)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"robocell compare: error: {exc}", file=sys.stderr)
+        return 1
     print(format_comparison(result, args.alpha))
     if args.json is not None:
         write_json_atomic(args.json, result)

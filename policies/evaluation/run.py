@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -208,8 +209,15 @@ def main(args: argparse.Namespace) -> int:
     values = {k: v for k, v in vars(args).items() if k in EvalConfig.__dataclass_fields__}
     if values.get("launch_file") is not None:
         values["backend"] = "launch"
-    config = EvalConfig(**values)
-    summary = evaluate(config)
+    try:
+        config = EvalConfig(**values)
+        summary = evaluate(config)
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:  # EpisodeFailed is a RuntimeError
+        if getattr(args, "verbose", False):
+            raise
+        print(f"robocell eval: error: {exc} (rerun with -v for the traceback; finished episodes are kept)",
+              file=sys.stderr)
+        return 1
     overall = summary["overall"]
     rate = 100 * (overall["success_rate"] or 0.0)
     print(f"success {overall['successes']}/{overall['episodes']} = {rate:.1f}% "

@@ -165,7 +165,17 @@ def load_student(path: str, execution: str = "first", threads: int = 1) -> Stude
     """A `Policy` from a checkpoint (.pt), TorchScript (.ts, incl. .int8.ts) or ONNX (.onnx) file.
 
     Sets torch's intra-op threads to `threads` (default 1: the student is sized for one core).
+    A spec may carry options after "?", e.g. `student:assets/student/student.pt?execution=ensemble`.
     """
+    path, _, query = path.partition("?")
+    for option in filter(None, query.split("&")):
+        key, _, value = option.partition("=")
+        if key == "execution":
+            execution = value
+        elif key == "threads":
+            threads = int(value)
+        else:
+            raise ValueError(f"unknown student option {key!r} in {option!r}; expected execution= or threads=")
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(f"student file {file} does not exist")

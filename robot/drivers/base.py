@@ -62,6 +62,8 @@ def as_description(description: str | Path | RobotDescription) -> RobotDescripti
 class HardwareRobot(Robot):
     """Base of the bus drivers; see the module docstring for the contract."""
 
+    soft_start_on_connect = True
+
     def __init__(
         self, description: str | Path | RobotDescription, name: str | None = None,
         calibration_tolerance_rad: float = 0.2,

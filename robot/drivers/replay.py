@@ -44,6 +44,8 @@ DEFAULT_MOCK_POSE = (0.0, -1.2, 1.5, -1.9, -1.57, 0.0)
 class _StandIn(Robot):
     """Lifecycle and kinematics shared by the stand-in backends."""
 
+    soft_start_on_connect = True  # behave like the hardware they stand in for
+
     def __init__(self, description: RobotDescription, name: str | None) -> None:
         self.description = description
         self.name = name or description.name

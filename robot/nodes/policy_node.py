@@ -98,7 +98,7 @@ class PolicyNode:
                      self.answered, self.dropped, self.rejects.counts or 0)
             self.sub.close()
             self.push.close()
-            self.ctx.term()
+            transport.close_context(self.ctx)
         return 0
 
     def _on_signal(self, _signum: int, _frame: Any) -> None:

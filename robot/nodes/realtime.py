@@ -68,10 +68,10 @@ def run_realtime(node) -> int:  # node: robot.nodes.robot_node.RobotNode
         node.drain_commands(0)
         if control_tick:
             row = node.next_action_row(now)
-            if row is not None:
-                goal, gripper = node.controller.joint_targets(row, node.pending.mode, state)
+            targets = None if row is None else node.controller.joint_targets(row, node.pending.mode, state, now)
+            if targets is not None:
                 start = last_command if last_command is not None else state.joint_positions
-                interp.set_goal(np.asarray(start, dtype=np.float64), goal, gripper, ticks_per_control)
+                interp.set_goal(np.asarray(start, dtype=np.float64), targets[0], targets[1], ticks_per_control)
         target = interp.next()
         fresh = now - node.pending.received_s <= cfg.watchdog_period_s + len(node.pending.rows) / cfg.control_hz
         if not fresh:
@@ -79,6 +79,7 @@ def run_realtime(node) -> int:  # node: robot.nodes.robot_node.RobotNode
         command = node.safety.filter(
             target, interp.gripper if target is not None else None, state.joint_positions, now, dt,
             command_time_s=node.pending.received_s if target is not None else None,
+            measured_effort=state.joint_efforts,
         )
         if command.held:
             interp.goal = None

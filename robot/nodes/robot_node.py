@@ -32,7 +32,8 @@ from robot.backends import make_robot
 from robot.clock import PeriodStats, Rate
 from robot.controller import ActionController
 from robot.interface import EpisodeInfo, RobotState
-from robot.safety import SafetyConfig, SafetyFilter
+from robot.description import safety_config_for
+from robot.safety import SafetyFilter
 
 log = logging.getLogger("robot_node")
 
@@ -81,7 +82,10 @@ class RobotNode:
         self.config = config
         self.robot = make_robot(config.backend, **config.backend_args)
         self.robot.connect()
-        self.safety = SafetyFilter(self.robot.limits, SafetyConfig(watchdog_period_s=config.watchdog_period_s))
+        self.safety = SafetyFilter(
+            self.robot.limits, safety_config_for(self.robot, watchdog_period_s=config.watchdog_period_s))
+        if self.robot.soft_start_on_connect:
+            self.safety.start_soft_start(time.perf_counter())
         self.controller = ActionController(self.robot, self.safety, 1.0 / config.control_hz)
         self.ctx = zmq.Context()
         curve = transport.curve_from_params(config.curve)
@@ -259,4 +263,4 @@ class RobotNode:
             self.robot.disconnect()
             self.pub.close()
             self.pull.close()
-            self.ctx.term()
+            transport.close_context(self.ctx)
