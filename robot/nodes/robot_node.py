@@ -31,8 +31,8 @@ from robot import transport, wire
 from robot.backends import make_robot
 from robot.clock import PeriodStats, Rate
 from robot.controller import ActionController
-from robot.interface import EpisodeInfo, RobotState
 from robot.description import safety_config_for
+from robot.interface import EpisodeInfo, RobotState
 from robot.safety import SafetyFilter
 
 log = logging.getLogger("robot_node")
