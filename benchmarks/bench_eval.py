@@ -21,8 +21,8 @@ equal across configurations. Reported:
 Configurations run interleaved for `--rounds` rounds and the best round of each is
 reported (load from other processes only slows a round down).
 
-Episodes run exactly as `robocell eval` runs them (plan, backend, durable append);
-only the summary and report are skipped.
+Results go to benchmarks/results/eval.json. Episodes run exactly as `robocell eval`
+runs them (plan, backend, durable append); only the summary and report are skipped.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plugin", action="append", dest="plugins", default=None)
     parser.add_argument("--no-ray", action="store_true")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "eval.json",
+                        help="write the results here as JSON (default benchmarks/results/eval.json)")
     args = parser.parse_args()
     if args.plugins is None:
         args.plugins = [TOY_PLUGIN] if args.policy.startswith("toy:") else []
@@ -146,8 +147,9 @@ def main() -> int:
             summary[f"ray_overhead_{label.replace(' ', '_')}"] = round(overhead, 3)
             line += f"; Ray overhead vs the local pool at 2 workers {100 * overhead:+.0f}%"
         print(line)
-    if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {args.out}")
     return 0
 
 

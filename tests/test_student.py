@@ -109,3 +109,29 @@ def test_latency_is_in_the_millisecond_range(tmp_path: Path) -> None:
         policy.act(obs)
         times.append(time.perf_counter() - start)
     assert np.median(times) < 5e-3
+
+
+def test_spec_options_pick_the_execution_mode(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "s.pt", StudentNet(TINY).eval())
+    policy = load_student(f"{tmp_path / 's.pt'}?execution=ensemble&threads=1")
+    assert policy.execution == "ensemble"
+    with pytest.raises(ValueError, match="unknown student option"):
+        load_student(f"{tmp_path / 's.pt'}?speed=fast")
+
+
+def test_sentence_targets_train_the_text_encoder_from_a_cache(tmp_path: Path) -> None:
+    """With cached sentence-encoder embeddings, the text encoder learns to match them (no model needed)."""
+    from policies.student.text import SentenceTargets, TextEncoder, generic_corpus
+
+    sentences = ["pick the red cube", "pick the blue cube", "put the red cube in the left bin", "stack blocks"]
+    corpus = sorted(set(sentences) | set(generic_corpus(sentences, 40, seed=0)))
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(len(corpus), 384)).astype(np.float32)
+    np.savez(tmp_path / "cache.npz", sentences=np.array(corpus), embeddings=embeddings)
+    targets = SentenceTargets.build(sentences, tmp_path / "cache.npz", 8, 512, 16, corpus_size=40, seed=0)
+    assert set(sentences) <= set(targets.targets) and targets.targets[sentences[0]].shape == (8,)
+    torch.manual_seed(0)
+    encoder = TextEncoder(512, 16, 8)
+    before = targets.loss(encoder, sentences).item()
+    targets.pretrain(encoder, 300, 3e-3, np.random.default_rng(0))
+    assert targets.loss(encoder, sentences).item() < 0.5 * before

@@ -185,10 +185,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", nargs="+", required=True,
                         help="task names (PickPlace ...) or gymnasium ids")
     parser.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
-    parser.add_argument("--seed", type=int, default=0, help="campaign seed; episode seeds derive from it")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="campaign seed: episode i of every task plays seed SEED+i, as the robot node does")
     parser.add_argument("--out", type=Path, required=True, help="output directory (rerun to resume)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="parallel episodes (default: cores); 0 runs in this process")
+                        help="parallel episodes (default: cores); 0 runs in this process; with --backend ray, "
+                             "the CPUs of the local Ray it starts (a cluster at --address schedules by itself)")
     parser.add_argument("--backend", choices=[b for b in BACKENDS if b != "launch"], default="local")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
     parser.add_argument("--robot", default="panda", help="robot of the simulated cell (panda, humanoid)")

@@ -6,6 +6,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from robot import transport, wire
 from robot.interface import EpisodeInfo
 
@@ -36,6 +38,9 @@ def run_lockstep(node) -> int:  # node: robot.nodes.robot_node.RobotNode
         node.episode = episode
         node._info = robot.reset_episode(seed) if robot.supports_episodes else EpisodeInfo(instruction="")
         node.safety.reset_reference()
+        node.episode_latency_s.clear()
+        node.episode_compute_s.clear()
+        safety_before = dict(node.safety.counters)
         t0 = time.perf_counter()
         steps = run_episode(node)
         if steps is None:
@@ -46,7 +51,12 @@ def run_lockstep(node) -> int:  # node: robot.nodes.robot_node.RobotNode
         results.append(result)
         meta = {"episode": episode, "instruction": info.instruction, "success": result.success,
                 "steps": steps, "seed": seed, "task": info.task, "wall_s": result.wall_s,
-                "safety": dict(node.safety.counters)}
+                "safety": dict(node.safety.counters),
+                "safety_episode": {k: v - safety_before.get(k, 0) for k, v in node.safety.counters.items()
+                                   if v - safety_before.get(k, 0)},
+                "latency_ms": _percentiles_ms(node.episode_latency_s),
+                "policy_compute_ms": {**_percentiles_ms(node.episode_compute_s),
+                                      "total": 1e3 * sum(node.episode_compute_s)}}
         transport.send(node.pub, wire.Message("episode", meta, seq=node.seq, topic=b"episode"))
         total = "?" if n_episodes is None else n_episodes
         print(f"episode {episode + 1}/{total} | {info.instruction!r} | success={result.success} "
@@ -105,6 +115,13 @@ def _wait_for_first_answer(node, state) -> bool:
     if not node._stop:
         log.error("no policy answered within %.0f s on %s", cfg.startup_timeout_s, cfg.cmd_endpoint)
     return False
+
+
+def _percentiles_ms(samples_s: list[float]) -> dict[str, float | None]:
+    if not samples_s:
+        return {"p50": None, "p99": None}
+    p50, p99 = np.percentile(np.asarray(samples_s) * 1e3, [50, 99])
+    return {"p50": float(p50), "p99": float(p99)}
 
 
 def summary_line(node, results: list[EpisodeResult], total_steps: int, wall_s: float) -> str:

@@ -96,6 +96,8 @@ class RobotNode:
         self.latency = PeriodStats()  # obs published -> action received, wall clock
         self.transport_latency = PeriodStats()  # the same minus the policy's own compute time
         self.pending = PendingActions()
+        self.episode_latency_s: list[float] = []  # this episode's obs->action latencies
+        self.episode_compute_s: list[float] = []  # and the policy's own compute time for each
         self.seq = 0
         self.episode = 0
         self._published_s: dict[int, float] = {}
@@ -168,8 +170,11 @@ class RobotNode:
         now = time.perf_counter()
         if obs_seq in self._published_s:
             latency = now - self._published_s[obs_seq]
+            compute_s = float(msg.meta.get("compute_ms", 0.0)) / 1e3
             self.latency.add(latency)
-            self.transport_latency.add(latency - float(msg.meta.get("compute_ms", 0.0)) / 1e3)
+            self.transport_latency.add(latency - compute_s)
+            self.episode_latency_s.append(latency)
+            self.episode_compute_s.append(compute_s)
         self._last_obs_seq_answered = obs_seq
         self.pending = PendingActions(collections.deque(rows), msg.meta["mode"], now)
         return True
@@ -261,6 +266,6 @@ class RobotNode:
             self.publish_status(force=True)
         finally:
             self.robot.disconnect()
-            self.pub.close()
+            self.pub.close(linger=500)  # let the last status/episode messages out
             self.pull.close()
             transport.close_context(self.ctx)
