@@ -91,7 +91,7 @@ def machine_parallelism(iterations: int = 5_000_000) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", default="toy:1.0")
+    parser.add_argument("--policy", default="evaltoy:1.0")
     parser.add_argument("--task", default="robocelltest/ToyReachHeavy-v0")
     parser.add_argument("--episodes", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions; the best is reported")
@@ -102,7 +102,7 @@ def main() -> int:
                         help="write the results here as JSON (default benchmarks/results/eval.json)")
     args = parser.parse_args()
     if args.plugins is None:
-        args.plugins = [TOY_PLUGIN] if args.policy.startswith("toy:") else []
+        args.plugins = [TOY_PLUGIN] if args.policy.startswith("evaltoy:") else []
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     print(f"{args.episodes} episodes of {args.task} with {args.policy}, best of {args.rounds} interleaved "
           f"rounds; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")

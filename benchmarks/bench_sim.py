@@ -1,16 +1,22 @@
-"""Measure the simulator: physics, rendering, env steps, resets and the PickPlace expert.
+"""The simulator: physics, rendering, env steps, resets and the PickPlace expert, against panda-gym.
 
-    .venv/bin/python benchmarks/bench_sim.py                 # everything, expert on 100 seeds
+Every number comes from this one invocation on this machine, so ratios between them are
+fair (the peer, panda-gym's PandaPickAndPlace-v3, is measured in the same run when it is
+installed: `pip install -e ".[bench]"`). Prints a table and writes benchmarks/results/sim.json.
+
+    .venv/bin/python benchmarks/bench_sim.py                 # expert on 100 seeds
     .venv/bin/python benchmarks/bench_sim.py --episodes 20   # quicker
-
-Every number comes from this one run on this machine, so ratios between them are fair.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +29,7 @@ from sim.tasks.pick_place import PickPlace
 from sim.world import World
 
 
-def rate(fn: Callable[[], object], seconds: float = 2.0) -> float:
+def rate(fn: Callable[[], object], seconds: float) -> float:
     """Calls of `fn` per second, after one warm-up call."""
     fn()
     n, start = 0, time.perf_counter()
@@ -45,23 +51,28 @@ def build_scene(visuals: str = "simple") -> tuple[World, PandaModel]:
     return world, model
 
 
-def bench_physics(seconds: float) -> None:
+def bench_physics(seconds: float) -> float:
     world, _ = build_scene()
-    print(f"physics: {rate(lambda: world.step(1), seconds):,.0f} stepSimulation/s (Panda holding, table, bins, parts)")
+    steps = rate(lambda: world.step(1), seconds)
     world.close()
+    return steps
 
 
-def bench_render(size: int, seconds: float) -> None:
+def bench_render(size: int, seconds: float) -> dict[str, dict[str, float]]:
+    """Frames/s of each camera with the simplified Panda and, for comparison, the original visuals."""
+    results = {}
     for visuals in ("simple", "collision", "meshes"):
         world, model = build_scene(visuals)
         client, mount = world.client, model.wrist_mount_pose()
-        scene = rate(lambda c=client: render_scene(c, size), seconds)
-        wrist = rate(lambda c=client, m=mount: render_wrist(c, size, m), seconds)
-        print(f"render {size}x{size} ({visuals:9s} Panda visuals): scene {scene:.0f}, wrist {wrist:.0f} frames/s")
+        results[visuals] = {
+            "scene": rate(lambda c=client: render_scene(c, size), seconds),
+            "wrist": rate(lambda c=client, m=mount: render_wrist(c, size, m), seconds),
+        }
         world.close()
+    return results
 
 
-def bench_env(size: int, cameras: tuple[str, ...], steps: int) -> None:
+def bench_env(size: int, cameras: tuple[str, ...], steps: int, seconds: float) -> dict[str, float]:
     env = ManufacturingEnv(image_size=size, cameras=cameras)
     rng = np.random.default_rng(0)
     env.reset(seed=0)
@@ -70,15 +81,13 @@ def bench_env(size: int, cameras: tuple[str, ...], steps: int) -> None:
         _, _, terminated, truncated, _ = env.step(rng.uniform(-1, 1, 7).astype(np.float32))
         if terminated or truncated:
             env.reset()
-    elapsed = time.perf_counter() - start
-    label = "+".join(cameras) if cameras else "no cameras"
-    print(f"env steps ({label}, {size}x{size}): {steps / elapsed:,.1f} steps/s")
-    reset_rate = rate(lambda: env.reset(), 1.0)
-    print(f"env reset ({label}): {1e3 / reset_rate:.1f} ms")
+    steps_per_s = steps / (time.perf_counter() - start)
+    reset_ms = 1e3 / rate(lambda: env.reset(), seconds)
     env.close()
+    return {"steps_per_s": steps_per_s, "reset_ms": reset_ms}
 
 
-def bench_expert(episodes: int) -> None:
+def bench_expert(episodes: int) -> dict[str, object]:
     env = ManufacturingEnv(cameras=())
     expert = make_expert("PickPlace")
     successes, lengths, failed = 0, [], []
@@ -93,12 +102,40 @@ def bench_expert(episodes: int) -> None:
         lengths.append(info["steps"])
         if not info["success"]:
             failed.append(seed)
-    elapsed = time.perf_counter() - start
-    print(
-        f"expert: {successes}/{episodes} seeds succeed (failed: {failed}), "
-        f"mean {np.mean(lengths):.1f} steps, {elapsed:.1f} s"
-    )
     env.close()
+    return {
+        "episodes": episodes, "successes": successes, "failed_seeds": failed,
+        "mean_steps": float(np.mean(lengths)), "max_steps": int(np.max(lengths)),
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def bench_panda_gym(size: int, steps: int) -> dict[str, float] | None:
+    """The peer: PandaPickAndPlace-v3 with state observations, and rendering `size`^2 every step."""
+    try:
+        import gymnasium as gym
+        import panda_gym  # noqa: F401 - registers the Panda envs
+    except ImportError:
+        return None
+    results = {}
+    for label, kwargs, render in (
+        ("state", {}, False),
+        ("render", {"render_mode": "rgb_array", "renderer": "Tiny", "render_width": size, "render_height": size}, True),
+    ):
+        env = gym.make("PandaPickAndPlace-v3", **kwargs)
+        env.reset(seed=0)
+        env.action_space.seed(0)
+        n = steps if render else steps * 5
+        start = time.perf_counter()
+        for _ in range(n):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if render:
+                env.render()
+            if terminated or truncated:
+                env.reset()
+        results[f"{label}_steps_per_s"] = n / (time.perf_counter() - start)
+        env.close()
+    return results
 
 
 def main() -> None:
@@ -107,12 +144,44 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=96, help="image size in pixels")
     parser.add_argument("--seconds", type=float, default=2.0, help="time per rate measurement")
     parser.add_argument("--env-steps", type=int, default=300)
+    parser.add_argument("--out", default="benchmarks/results/sim.json")
     args = parser.parse_args()
-    bench_physics(args.seconds)
-    bench_render(args.size, args.seconds)
-    bench_env(args.size, ("scene", "wrist"), args.env_steps)
-    bench_env(args.size, (), args.env_steps * 5)
-    bench_expert(args.episodes)
+    logging.getLogger("robot.safety").setLevel(logging.ERROR)  # random actions hit the limits often
+
+    physics = bench_physics(args.seconds)
+    render = bench_render(args.size, args.seconds)
+    env_cameras = bench_env(args.size, ("scene", "wrist"), args.env_steps, args.seconds)
+    env_state = bench_env(args.size, (), args.env_steps * 5, args.seconds)
+    peer = bench_panda_gym(args.size, args.env_steps // 3)
+    expert = bench_expert(args.episodes)
+
+    s = args.size
+    print(f"\nrobocell sim on {os.cpu_count()} CPUs (one process, one thread)")
+    print(f"  physics (Panda holding, table, bins, parts)  {physics:10,.0f} stepSimulation/s")
+    for visuals, fps in render.items():
+        print(f"  render {s}x{s}, {visuals:9s} Panda visuals   "
+              f"scene {fps['scene']:5.0f}  wrist {fps['wrist']:5.0f} frames/s")
+    print(f"  env steps, scene+wrist {s}x{s}                {env_cameras['steps_per_s']:10.1f} steps/s"
+          f"   reset {env_cameras['reset_ms']:.1f} ms")
+    print(f"  env steps, no cameras                       {env_state['steps_per_s']:10.1f} steps/s"
+          f"   reset {env_state['reset_ms']:.1f} ms")
+    if peer:
+        print(f"  peer panda-gym PickAndPlace-v3, state       {peer['state_steps_per_s']:10.1f} steps/s")
+        print(f"  peer panda-gym PickAndPlace-v3, {s}x{s} render "
+              f"{peer['render_steps_per_s']:8.1f} steps/s (one camera)")
+    else:
+        print("  peer panda-gym: not installed (pip install -e '.[bench]')")
+    print(f"  expert PickPlace: {expert['successes']}/{expert['episodes']} seeds succeed "
+          f"(failed {expert['failed_seeds']}), mean {expert['mean_steps']:.1f} steps, max {expert['max_steps']}")
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "image_size": s, "physics_steps_per_s": physics, "render_frames_per_s": render,
+        "env_scene_wrist": env_cameras, "env_no_cameras": env_state, "panda_gym": peer, "expert": expert,
+        "load_average_1min": os.getloadavg()[0],
+    }, indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class DistillConfig:
     # data
     demo_episodes: int = 200
     demo_seed_start: int = 0
+    demo_action_noise: float = 0.0  # DART: noise on the teacher's executed motion in demos (labels clean)
     dagger_rounds: int = 3
     dagger_episodes: int = 60  # per round
     dagger_seed_start: int = 100_000  # round r uses seeds dagger_seed_start + 10_000 r + i
@@ -59,11 +60,18 @@ class DistillConfig:
     image_size: int = 96
     chunk: int = 4
     cameras: tuple[str, ...] = ("scene_rgb", "wrist_rgb")
+    execution: str = (
+        "first"  # how the student acts in DAgger rollouts and evaluation (runtime.EXECUTION_MODES)
+    )
     # optimisation
     bc_epochs: int = 30
     round_epochs: int = 10
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = (
+        1e-3  # peak of each round's cosine schedule (BC); DAgger rounds peak at lr * round_lr_fraction
+    )
+    round_lr_fraction: float = 0.3
+    min_lr_fraction: float = 0.05
     weight_decay: float = 1e-4
     shift_px: int = 4  # random-shift image augmentation (DrQ)
     token_dropout: float = 0.1
@@ -104,6 +112,7 @@ def main(cfg: DistillConfig) -> dict:
         env_kwargs=cfg.env_kwargs,
         max_steps=max_steps,
         progress=cfg.progress,
+        action_noise=cfg.demo_action_noise,
     )
     log.info("demos: %s", demo_summary)
 
@@ -129,7 +138,7 @@ def main(cfg: DistillConfig) -> dict:
     else:  # resume: weights, optimiser and RNG of the last finished round
         model, _ = load_checkpoint(run_dir / f"round_{state['finished_round']}.pt")
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        train_state = torch.load(run_dir / f"train_{state['finished_round']}.pt", weights_only=False)
+        train_state = torch.load(run_dir / f"train_{state['finished_round']}.pt", weights_only=True)
         opt.load_state_dict(train_state["optimizer"])
         gen.bit_generator.state = train_state["numpy_rng"]
         log.info("resuming after round %d", state["finished_round"])
@@ -144,7 +153,7 @@ def main(cfg: DistillConfig) -> dict:
             beta = cfg.beta0 * cfg.beta_decay ** (r - 1)
             round_dir = run_dir / f"dagger_{r}"
             first = cfg.dagger_seed_start + 10_000 * r
-            driver = f"student:{(run_dir / f'round_{r - 1}.pt').resolve()}"
+            driver = f"student:{(run_dir / f'round_{r - 1}.pt').resolve()}?execution={cfg.execution}"
             summary = collect(
                 cfg.task,
                 teacher,
@@ -162,7 +171,8 @@ def main(cfg: DistillConfig) -> dict:
         if text is not None:
             text.add(samples.instructions)
         epochs = cfg.bc_epochs if r == 0 else cfg.round_epochs
-        record["loss"] = train(model, opt, samples, text, cfg, epochs, gen, desc=f"round {r}")
+        peak_lr = cfg.lr if r == 0 else cfg.lr * cfg.round_lr_fraction
+        record["loss"] = train(model, opt, samples, text, cfg, epochs, gen, f"round {r}", peak_lr)
         record.update(samples=len(samples), seconds=round(time.perf_counter() - t_round, 1))
         save_checkpoint(run_dir / f"round_{r}.pt", model, meta={"round": r, "config": _jsonable(cfg)})
         torch.save(
@@ -185,7 +195,8 @@ def main(cfg: DistillConfig) -> dict:
         if cfg.heldout_env_kwargs:
             splits["heldout_paraphrases"] = {**cfg.env_kwargs, **cfg.heldout_env_kwargs}
         for split, kwargs in splits.items():
-            for name, spec in (("student", f"student:{final.resolve()}"), ("teacher", teacher)):
+            student = f"student:{final.resolve()}?execution={cfg.execution}"
+            for name, spec in (("student", student), ("teacher", teacher)):
                 results[f"{split}/{name}"] = evaluate(
                     cfg.task, spec, seeds, cfg.workers, kwargs, max_steps, cfg.progress
                 )
@@ -208,13 +219,20 @@ def train(
     epochs: int,
     gen: np.random.Generator,
     desc: str,
+    peak_lr: float | None = None,
 ) -> float:
-    """Masked MSE on the teacher's action chunks (+ the text-matching loss); returns the last epoch's mean."""
+    """Masked MSE on the teacher's action chunks (+ the text-matching loss); returns the last epoch's mean.
+
+    The learning rate follows a cosine from `peak_lr` (default `cfg.lr`) down to `cfg.min_lr_fraction` of it.
+    """
     model.train()
     tokens = torch.from_numpy(
         np.stack([tokenize(s, model.cfg.text_buckets, model.cfg.max_tokens) for s in samples.instructions])
     )
     n, mean = len(samples), float("nan")
+    batches = max(n // cfg.batch_size, 1)
+    peak, floor = peak_lr or cfg.lr, (peak_lr or cfg.lr) * cfg.min_lr_fraction
+    step, total = 0, epochs * batches
     bar = tqdm(range(epochs), desc=desc, disable=not cfg.progress, unit="epoch", dynamic_ncols=True)
     for _ in bar:
         order, losses = gen.permutation(n), []
@@ -238,6 +256,9 @@ def train(
             if text is not None and cfg.text_loss_weight:
                 sentences = [samples.instructions[i] for i in ids.tolist()]
                 loss = loss + cfg.text_loss_weight * text.loss(model.text, sentences)
+            for group in opt.param_groups:
+                group["lr"] = floor + 0.5 * (peak - floor) * (1 + np.cos(np.pi * step / total))
+            step += 1
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -27,8 +27,18 @@ _KINDS: dict[str, str] = {
 
 
 def register_policy_kind(kind: str, factory: str | Callable[[str], Policy]) -> None:
-    """Add a spec prefix; `factory` is a callable or a "module:attr" string taking the rest of the spec."""
+    """Add a spec prefix; `factory` is a callable or a "module:attr" string taking the rest of the spec.
+
+    Two different factories may not claim one prefix (a silent override once made one
+    test suite's policies replace another's); re-registering the same factory is fine.
+    """
+    if kind in _KINDS and _name_of(_KINDS[kind]) != _name_of(factory):
+        raise ValueError(f"policy kind {kind!r} is already registered to {_name_of(_KINDS[kind])}")
     _KINDS[kind] = factory  # type: ignore[assignment]
+
+
+def _name_of(factory: str | Callable[[str], Policy]) -> str:
+    return factory if isinstance(factory, str) else f"{factory.__module__}:{factory.__qualname__}"
 
 
 def policy_kinds() -> list[str]:

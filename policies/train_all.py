@@ -19,7 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
-from policies.distill import DistillConfig, main as distill
+from policies.distill import DistillConfig
+from policies.distill import main as distill
 from policies.export import export_student, max_action_difference
 
 CONFIG = Path("assets/student/distill.json")

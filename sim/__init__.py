@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-ENV_IDS = {"robocell/PickPlace-v0": "PickPlace"}
+ENV_IDS = {"robocell/PickPlace-v0": "PickPlace", "robocell/Insert-v0": "Insert",
+           "robocell/Conveyor-v0": "Conveyor",
+           "robocell/Sort-v0": "Sort", "robocell/Stack-v0": "Stack", "robocell/Kitting-v0": "Kitting"}
 
 
 def _register_envs() -> None:

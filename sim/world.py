@@ -113,7 +113,7 @@ class World:
         c.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 0)
         c.setPhysicsEngineParameter(
             fixedTimeStep=1.0 / self.physics_hz,
-            numSolverIterations=100,
+            numSolverIterations=50,
             deterministicOverlappingPairs=1,
         )
         c.setGravity(0, 0, -9.81)

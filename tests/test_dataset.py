@@ -147,3 +147,17 @@ def test_kill_minus_9_mid_write_keeps_earlier_episodes(tmp_path: Path) -> None:
     assert summary["episodes"] == n
     assert not list((out / "episodes").glob(".ep_*.tmp"))
     assert [read_episode(p).seed for p in episode_files(out)] == list(range(n))
+
+
+def test_dart_noise_perturbs_execution_not_labels(tmp_path: Path) -> None:
+    collect(TOY, "toy:Reach", tmp_path, range(3), workers=0, env_kwargs={"image_size": 16}, progress=False,
+            action_noise=0.3)
+    for path in episode_files(tmp_path):
+        episode = read_episode(path)
+        expert = ToyReachExpert()
+        labels = np.stack([expert.act({"privileged": p, "proprio": q})
+                           for p, q in zip(episode.obs["privileged"], episode.obs["proprio"], strict=True)])
+        np.testing.assert_allclose(episode.actions, labels, atol=1e-6)  # clean teacher labels
+        assert np.abs(episode.executed_actions - episode.actions)[:, :6].max() > 0.05  # noisy execution
+        np.testing.assert_array_equal(episode.executed_actions[:, 6], episode.actions[:, 6])  # gripper as labelled
+        assert episode.attrs["action_noise"] == 0.3

@@ -36,7 +36,7 @@ SLOW_TASK = "robocelltest/ToyReachSlow-v0"  # 10 ms per step: time to kill a cam
 
 
 def _config(out: Path, **overrides) -> EvalConfig:
-    settings = {"policy": "toy:1.0", "tasks": ["robocelltest/ToyReach-v0"], "out": out, "episodes": 12,
+    settings = {"policy": "evaltoy:1.0", "tasks": ["robocelltest/ToyReach-v0"], "out": out, "episodes": 12,
                 "seed": 7, "workers": 0, "plugins": [PLUGIN], "progress": False, "report": False}
     return EvalConfig(**{**settings, **overrides})
 
@@ -76,7 +76,7 @@ def test_two_runs_give_identical_records_in_process_and_in_a_pool(tmp_path: Path
 
 def test_resume_after_kill_9_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "robot.cli", "eval", "--policy", "toy:1.0", "--tasks", SLOW_TASK,
+    command = [sys.executable, "-m", "robot.cli", "eval", "--policy", "evaltoy:1.0", "--tasks", SLOW_TASK,
                "--episodes", "24", "--seed", "7", "--workers", "2", "--out", str(out), "--plugin", PLUGIN,
                "--no-progress", "--no-report"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -131,7 +131,7 @@ def test_more_episodes_extend_a_campaign_and_other_settings_are_refused(tmp_path
     assert summary["run"]["episodes_this_invocation"] == 3
     assert summary["overall"]["episodes"] == 8
     with pytest.raises(ValueError, match="different campaign"):
-        evaluate(_config(tmp_path, policy="toy:0.3"))
+        evaluate(_config(tmp_path, policy="evaltoy:0.3"))
 
 
 def test_report_renders_tables_plots_and_videos(tmp_path: Path) -> None:
@@ -161,7 +161,7 @@ def test_mp4_videos(tmp_path: Path) -> None:
 
 def test_compare_pairs_episodes_by_seed(tmp_path: Path) -> None:
     evaluate(_config(tmp_path / "good", tasks=TASKS, episodes=30))
-    evaluate(_config(tmp_path / "weak", tasks=TASKS, episodes=30, policy="toy:0.3"))
+    evaluate(_config(tmp_path / "weak", tasks=TASKS, episodes=30, policy="evaltoy:0.3"))
     result = compare_runs(tmp_path / "good", tmp_path / "weak")
     good = {(r["task"], r["seed"]): r["success"] for r in read_records(tmp_path / "good" / "episodes.jsonl")}
     weak = {(r["task"], r["seed"]): r["success"] for r in read_records(tmp_path / "weak" / "episodes.jsonl")}
@@ -209,7 +209,7 @@ def test_a_failing_episode_names_its_seed(tmp_path: Path) -> None:
 def test_the_robocell_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from robot.cli import main as robocell
 
-    for name, policy in (("good", "toy:1.0"), ("weak", "toy:0.3")):
+    for name, policy in (("good", "evaltoy:1.0"), ("weak", "evaltoy:0.3")):
         assert robocell(["eval", "--policy", policy, "--tasks", *TASKS, "--episodes", "6", "--seed", "7",
                          "--workers", "0", "--out", str(tmp_path / name), "--plugin", PLUGIN,
                          "--no-progress", "--no-report"]) == 0

@@ -3,8 +3,8 @@
 Importing this module registers gymnasium envs ``robocelltest/ToyReach-v0`` and
 ``robocelltest/ToyReachShort-v0`` (fast; 30 and 20 steps), ``robocelltest/ToyReachSlow-v0``
 (10 ms per step, for kill tests), ``robocelltest/ToyReachHeavy-v0`` (about 2 ms of CPU
-work per step, for benchmarks) and a policy kind ``toy:GAIN`` (``toy:1.0`` is good,
-``toy:0.3`` weaker). The env keeps
+work per step, for benchmarks) and a policy kind ``evaltoy:GAIN`` (``evaltoy:1.0`` is good,
+``evaltoy:0.3`` weaker). The env keeps
 the observation layout of `policies.base` (a dict with ``instruction``,
 ``scene_rgb`` ...) and reports ``info["success"]``, ``info["safety_interventions"]``
 (as `sim.envs`: this step's interventions, here a clipped action) and ``info["sim_time"]``. Whether an episode succeeds
@@ -121,4 +121,4 @@ for _name, (_steps, _kwargs) in ENVS.items():
     if f"robocelltest/{_name}-v0" not in gym.registry:
         gym.register(f"robocelltest/{_name}-v0", entry_point=ToyReachEnv, max_episode_steps=_steps,
                      kwargs=_kwargs)
-register_policy_kind("toy", make_toy_policy)
+register_policy_kind("evaltoy", make_toy_policy)

@@ -23,7 +23,7 @@ def local_ray():
 
 
 def _run(out: Path, backend: str, workers: int) -> list[dict]:
-    evaluate(EvalConfig(policy="toy:1.0", tasks=TASKS, out=out, episodes=10, seed=3, workers=workers,
+    evaluate(EvalConfig(policy="evaltoy:1.0", tasks=TASKS, out=out, episodes=10, seed=3, workers=workers,
                         backend=backend, plugins=["tests.test_eval_fixtures"], videos=1, progress=False,
                         report=False))
     return sorted((without_timing(r) for r in read_records(out / "episodes.jsonl")),

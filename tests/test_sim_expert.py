@@ -24,7 +24,9 @@ def test_expert_succeeds_on_at_least_19_of_20_seeds() -> None:
                 assert action.shape == (7,) and action.dtype == np.float32
                 assert np.all(np.abs(action) <= 1.0)
                 obs, reward, terminated, truncated, info = env.step(action)
+                assert 0.0 <= reward <= 1.0
             successes.append(info["success"])
+            assert terminated == info["success"] and (reward == 1.0) == info["success"]
     finally:
         env.close()
     assert sum(successes) >= 19, f"expert succeeded on {sum(successes)}/20 seeds: {successes}"

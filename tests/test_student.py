@@ -135,3 +135,15 @@ def test_sentence_targets_train_the_text_encoder_from_a_cache(tmp_path: Path) ->
     before = targets.loss(encoder, sentences).item()
     targets.pretrain(encoder, 300, 3e-3, np.random.default_rng(0))
     assert targets.loss(encoder, sentences).item() < 0.5 * before
+
+
+def test_orientation_features_ignore_the_quaternion_sign() -> None:
+    model = StudentNet(StudentConfig(image_size=32)).eval()
+    inputs = list(example_inputs(model.cfg, batch=2))
+    inputs[2] = torch.tensor([[0.4, 0.1, 0.2, 0.96, -0.28, 0.0, 0.0, 1.0]] * 2)
+    flipped = inputs[2].clone()
+    flipped[:, 3:7] *= -1  # the same orientation
+    with torch.no_grad():
+        a = model(*inputs)
+        b = model(*inputs[:2], flipped, inputs[3])
+    torch.testing.assert_close(a, b)

@@ -16,10 +16,13 @@ mean flexion or forward motion where that makes sense (axes are signed per joint
 the limits read like a physiology table). Three multi-axis joints (hip, shoulder, wrist)
 are serial revolutes with a small "joint housing" link between them.
 
-Sizes are a 1.75 m, 70 kg adult with segment masses after Winter's anthropometric table
-(trunk ~47 %, legs ~35 %, arms ~13 %, head ~7 %); the arms are at the long end of the
-human range (shoulder to grasp point 0.73 m) so that, leaning over the 0.75 m cell table
-from its edge, the hands cover the parts region and both bins.
+Sizes are a tall adult (1.90 m standing, 73.7 kg) with segment masses after Winter's
+anthropometric table (trunk ~46 %, legs ~36 %, arms ~13 %, head ~7 %). The cell's parts
+lie 0.55-0.8 m beyond the near table edge, which a 1.75 m person cannot reach with a hand
+pointing down; a long trunk (waist to shoulder 0.46 m) and long arms (shoulder to elbow
+0.35 m, elbow to wrist 0.29 m, wrist to grasp point 0.135 m) let the humanoid cover the
+parts region and both bins while leaning over the table (see `sim/robots/humanoid.py`).
+For the same reason the gripper is mounted at 0.5 rad of flexion (see GRIPPER_MOUNT_FLEXION).
 """
 
 from __future__ import annotations
@@ -35,22 +38,25 @@ OUT = Path(__file__).resolve().with_name("humanoid.urdf")
 PELVIS = (0.20, 0.30, 0.14)  # box x y z
 HIP_Y, HIP_Z = 0.09, -0.06  # hip yaw joint below the pelvis centre
 HIP_HOUSING_L = 0.04  # hip yaw link (a short cylinder) down to the roll/pitch centre
-THIGH_L, THIGH_R = 0.40, 0.065
-SHANK_L, SHANK_R = 0.40, 0.05
+THIGH_L, THIGH_R = 0.43, 0.065
+SHANK_L, SHANK_R = 0.43, 0.05
 FOOT = (0.22, 0.09, 0.05)  # box; its sole is ANKLE_H below the ankle
 ANKLE_H = 0.07
 WAIST_Z = 0.07  # waist yaw joint above the pelvis centre
 WAIST_HOUSING_L = 0.04
-TORSO = (0.20, 0.32, 0.44)  # box from the waist pitch joint upward
-SHOULDER_Y, SHOULDER_Z = 0.15, 0.40  # shoulder pitch joint in the torso frame
+TORSO = (0.20, 0.32, 0.50)  # box from the waist pitch joint upward
+SHOULDER_Y, SHOULDER_Z = 0.13, 0.46  # shoulder pitch joint in the torso frame
 SHOULDER_HOUSING_L = 0.05  # shoulder pitch link (cylinder along y) out to the roll joint
-UPPER_ARM_L, UPPER_ARM_R = 0.28, 0.045  # below the shoulder roll sphere (elbow 0.33 below the roll joint)
-FOREARM_L, FOREARM_R = 0.27, 0.04
+UPPER_ARM_L, UPPER_ARM_R = 0.30, 0.045  # below the shoulder yaw joint (elbow 0.35 below the roll joint)
+FOREARM_L, FOREARM_R = 0.29, 0.04
 WRIST_HOUSING_L = 0.03
 HAND = (0.08, 0.10, 0.07)  # box below the wrist yaw joint
 FINGER = (0.02, 0.012, 0.05)  # box; inner face on the closing plane
 FINGER_TRAVEL = 0.04  # each finger; open gap 0.08 m like the Panda
-GRASP_ABOVE_TIP = 0.015  # grasp point this far above the fingertips
+GRASP_ABOVE_TIP = 0.012  # grasp point this far above the fingertips
+# The gripper is mounted flexed toward the palm, as fingers curl in a pinch: a hand pointing
+# down over the far table then needs ~1.1 rad of wrist flexion instead of more than a human has.
+GRIPPER_MOUNT_FLEXION = 0.5
 NECK_L = 0.06
 HEAD_R = 0.10
 CAMERA_FORWARD, CAMERA_UP = 0.105, 0.02  # head camera from the head centre (just outside the skull)
@@ -58,8 +64,8 @@ CAMERA_PITCH = 0.0  # the neck pitch joint aims the camera
 
 # -- masses (kg) ------------------------------------------------------------------------------
 MASS = {
-    "pelvis": 9.5, "hip_yaw": 0.5, "hip_roll": 0.6, "thigh": 7.0, "shank": 3.2, "ankle": 0.2, "foot": 0.9,
-    "waist_yaw": 1.0, "waist_roll": 1.0, "torso": 21.0, "neck": 0.6, "head": 4.5, "camera": 0.05,
+    "pelvis": 9.0, "hip_yaw": 0.5, "hip_roll": 0.6, "thigh": 7.5, "shank": 3.4, "ankle": 0.2, "foot": 0.9,
+    "waist_yaw": 1.0, "waist_roll": 1.0, "torso": 22.0, "neck": 0.6, "head": 4.5, "camera": 0.05,
     "shoulder_pitch": 0.4, "shoulder_roll": 0.4, "upper_arm": 2.0, "forearm": 1.2, "wrist_pitch": 0.1,
     "wrist_roll": 0.1, "hand": 0.4, "finger": 0.04,
 }
@@ -74,9 +80,9 @@ LIMITS = {
     "waist_yaw": (-0.8, 0.8, 3.0, 150.0), "waist_roll": (-0.5, 0.5, 3.0, 200.0),
     "waist_pitch": (-0.5, 1.4, 3.0, 300.0),
     "neck_yaw": (-1.3, 1.3, 5.0, 20.0), "neck_pitch": (-0.7, 1.2, 5.0, 20.0),
-    "shoulder_pitch": (-0.9, 3.0, 4.0, 80.0), "shoulder_roll": (-0.6, 2.6, 4.0, 80.0),
+    "shoulder_pitch": (-0.9, 3.0, 4.0, 80.0), "shoulder_roll": (-0.8, 2.6, 4.0, 80.0),
     "shoulder_yaw": (-1.4, 1.4, 5.0, 50.0), "elbow": (0.0, 2.5, 5.0, 60.0),
-    "wrist_pitch": (-1.4, 1.4, 6.0, 15.0), "wrist_roll": (-0.6, 0.6, 6.0, 15.0),
+    "wrist_pitch": (-1.4, 1.2, 6.0, 15.0), "wrist_roll": (-0.6, 0.6, 6.0, 15.0),
     "wrist_yaw": (-1.7, 1.7, 6.0, 10.0), "finger": (0.0, FINGER_TRAVEL, 0.2, 40.0),
 }
 JOINT_DAMPING = 0.5
@@ -117,7 +123,7 @@ class Shape:
         if self.kind == "box":
             ET.SubElement(geometry, "box", size=_fmt(self.size))
         else:
-            ET.SubElement(geometry, self.kind, {n: _fmt((v,)) for n, v in zip(names, self.size)})
+            ET.SubElement(geometry, self.kind, {n: _fmt((v,)) for n, v in zip(names, self.size, strict=True)})
 
 
 @dataclass
@@ -237,7 +243,7 @@ def _arm(robot: Robot, side: str, sign: float) -> None:
                     (sign, 0, 0), "wrist_roll"))
     robot.add(Link(s + "hand", MASS["hand"], Shape("box", HAND, (0, 0, -HAND[2] / 2)), "accent"),
               Joint(s + "wrist_yaw", "revolute", s + "wrist_roll_link", s + "hand", (0, 0, -WRIST_HOUSING_L),
-                    (0, 0, sign), "wrist_yaw"))
+                    (0, 0, sign), "wrist_yaw", rpy=(0, GRIPPER_MOUNT_FLEXION, 0)))
     for finger, fsign in (("finger_a", 1.0), ("finger_b", -1.0)):
         shape = Shape("box", FINGER, (0, fsign * FINGER[1] / 2, -FINGER[2] / 2))
         robot.add(Link(s + finger, MASS["finger"], shape, "joint", friction=FINGER_FRICTION),

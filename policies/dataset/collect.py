@@ -50,6 +50,7 @@ class CollectJob:
     beta: float = 1.0
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     max_steps: int | None = None
+    action_noise: float = 0.0  # DART noise on executed teacher actions (labels stay clean)
 
 
 _CACHE: dict[str, Any] = {}
@@ -75,7 +76,15 @@ def record_episode(job: CollectJob) -> dict[str, Any]:
     teacher = _cached(f"policy:{job.teacher}", lambda: load_policy(job.teacher))
     driver = _cached(f"policy:{job.driver}", lambda: load_policy(job.driver)) if job.driver else None
     result = run_episode(
-        env, teacher, job.seed, driver, job.beta, job.out is not None, job.max_steps, job.task
+        env,
+        teacher,
+        job.seed,
+        driver,
+        job.beta,
+        job.out is not None,
+        job.max_steps,
+        job.task,
+        job.action_noise,
     )
     summary = {
         "seed": job.seed,
@@ -89,6 +98,7 @@ def record_episode(job: CollectJob) -> dict[str, Any]:
         "teacher": job.teacher,
         "driver": job.driver or job.teacher,
         "beta": job.beta,
+        "action_noise": job.action_noise,
         "env_args": {"env_name": job.task, "type": "gymnasium", "env_kwargs": job.env_kwargs},
     }
     write_episode(Path(job.out), result.episode)
@@ -140,12 +150,16 @@ def collect(
     env_kwargs: dict[str, Any] | None = None,
     max_steps: int | None = None,
     progress: bool = True,
+    action_noise: float = 0.0,
 ) -> dict[str, Any]:
     """Record one episode per seed into `out` (skipping seeds already there); returns `dataset_summary`."""
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     todo = [s for s in seeds if not episode_path(out, s).exists()]
-    jobs = [CollectJob(task, teacher, s, str(out), driver, beta, env_kwargs or {}, max_steps) for s in todo]
+    jobs = [
+        CollectJob(task, teacher, s, str(out), driver, beta, env_kwargs or {}, max_steps, action_noise)
+        for s in todo
+    ]
     successes = 0
     with tqdm(
         total=len(seeds),
@@ -208,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
         env_kwargs,
         args.max_steps,
         progress=not args.no_progress,
+        action_noise=args.action_noise,
     )
     log.info("dataset %s: %s", args.out, summary)
     print(json.dumps(summary))
@@ -232,6 +247,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="dataset directory (episodes/ + dataset.hdf5)")
     parser.add_argument("--driver", default=None, help="policy spec that acts with probability 1 - beta")
     parser.add_argument("--beta", type=float, default=1.0)
+    parser.add_argument(
+        "--action-noise",
+        type=float,
+        default=0.0,
+        help="std of Gaussian noise on executed teacher motion (DART); labels stay clean",
+    )
     parser.add_argument(
         "--env-kwargs", default=None, help='JSON passed to gym.make, e.g. \'{"robot": "panda"}\''
     )

@@ -60,12 +60,16 @@ def run_episode(
     record: bool = True,
     max_steps: int | None = None,
     task: str = "",
+    action_noise: float = 0.0,
 ) -> RolloutResult:
     """One episode from `env.reset(seed=seed)`.
 
     At every step the teacher labels the observation. The executed action is the teacher's
     with probability `beta` (drawn per step from an RNG seeded by `seed`), else the driver's.
     With no driver the teacher always acts. `record=False` keeps no observations (evaluation).
+    `action_noise` (DART): Gaussian noise of that std is added to the motion part (all but the
+    last, gripper, component) of an executed teacher action, so demonstrations visit the small
+    errors a student makes and show how the teacher corrects them; the label stays clean.
     """
     if driver is None and beta != 1.0:
         raise ValueError(f"beta={beta} needs a driver policy to mix with the teacher")
@@ -82,6 +86,10 @@ def run_episode(
     while steps < limit:
         label = first_row(teacher.act(observation))
         action = label
+        if action_noise:
+            noise = mix_rng.normal(0.0, action_noise, label.shape).astype(np.float32)
+            noise[..., -1] = 0.0
+            action = np.clip(label + noise, -1.0, 1.0)
         if driver is not None:
             student_action = first_row(driver.act(observation))
             if mix_rng.random() >= beta:

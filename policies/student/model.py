@@ -23,6 +23,9 @@ class StudentConfig:
     cameras: tuple[str, ...] = ("scene_rgb", "wrist_rgb")
     image_size: int = 96
     proprio_dim: int = 8
+    # Feed the end-effector orientation as the first two columns of its rotation matrix instead of
+    # the quaternion: continuous, and the same for q and -q (needs the 8-value proprio layout).
+    rotation_features: bool = True
     action_dim: int = 7
     chunk: int = 4  # T: actions predicted per step
     convs: tuple[tuple[int, int, int], ...] = (
@@ -43,6 +46,7 @@ class StudentConfig:
     @classmethod
     def from_dict(cls, d: dict) -> StudentConfig:
         d = dict(d)
+        d.setdefault("rotation_features", False)  # checkpoints from before the option fed raw quaternions
         if "cameras" in d:
             d["cameras"] = tuple(d["cameras"])
         if "convs" in d:
@@ -98,7 +102,12 @@ class StudentNet(nn.Module):
         )
         self.register_buffer("proprio_mean", torch.zeros(cfg.proprio_dim))
         self.register_buffer("proprio_std", torch.ones(cfg.proprio_dim))
-        feat = sum(e.out_dim for e in self.encoders) + cfg.text_dim + cfg.proprio_dim
+        if cfg.rotation_features and cfg.proprio_dim != 8:
+            raise ValueError(
+                f"rotation_features needs proprio [x y z qx qy qz qw gripper], got {cfg.proprio_dim}"
+            )
+        proprio_feat = cfg.proprio_dim + (2 if cfg.rotation_features else 0)
+        feat = sum(e.out_dim for e in self.encoders) + cfg.text_dim + proprio_feat
         self.head = nn.Sequential(
             nn.Linear(feat, cfg.hidden),
             nn.ReLU(),
@@ -114,9 +123,31 @@ class StudentNet(nn.Module):
         feats = [self.encoders[0](scene, text)]
         if len(self.encoders) > 1:
             feats.append(self.encoders[1](wrist, text))
-        feats += [text, (proprio - self.proprio_mean) / self.proprio_std]
+        feats += [text, self.proprio_features(proprio)]
         out = torch.tanh(self.head(torch.cat(feats, dim=1)))
         return out.reshape(-1, self.cfg.chunk, self.cfg.action_dim)
+
+    def proprio_features(self, proprio: torch.Tensor) -> torch.Tensor:
+        normalised = (proprio - self.proprio_mean) / self.proprio_std
+        if not self.cfg.rotation_features:
+            return normalised
+        return torch.cat([normalised[:, :3], rotation_6d(proprio[:, 3:7]), normalised[:, 7:]], dim=1)
+
+
+def rotation_6d(q: torch.Tensor) -> torch.Tensor:
+    """(B, 4) quaternions [x y z w] -> (B, 6) first two columns of the rotation matrix."""
+    x, y, z, w = q.unbind(dim=1)
+    return torch.stack(
+        [
+            1 - 2 * (y * y + z * z),
+            2 * (x * y + z * w),
+            2 * (x * z - y * w),
+            2 * (x * y - z * w),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z + x * w),
+        ],
+        dim=1,
+    )
 
 
 def count_macs(model: nn.Module, example: tuple[torch.Tensor, ...]) -> int:

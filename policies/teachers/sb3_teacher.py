@@ -13,6 +13,7 @@ layout), `monitor.csv` (every training episode), `training_curve.png`.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 from pathlib import Path
@@ -138,21 +139,23 @@ def plot_training_curve(monitor_csv: Path, png: Path, title: str, window: int = 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = np.genfromtxt(monitor_csv, delimiter=",", names=True, skip_header=1)
-    rows = np.atleast_1d(rows)
-    if len(rows) == 0:
+    with open(monitor_csv) as f:
+        f.readline()  # the Monitor's JSON header line
+        rows = list(csv.DictReader(f))
+    if not rows:
         raise ValueError(f"{monitor_csv} has no finished episodes to plot")
-    steps = np.cumsum(rows["l"])
+    returns = np.array([float(r["r"]) for r in rows])
+    steps = np.cumsum([int(r["l"]) for r in rows])
+    success = np.array([r.get("success", "") in ("True", "1", "1.0") for r in rows], dtype=float)
     kernel = np.ones(min(window, len(rows))) / min(window, len(rows))
     fig, (ax_r, ax_s) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    ax_r.plot(steps, rows["r"], alpha=0.3, label="episode return")
+    ax_r.plot(steps, returns, alpha=0.3, label="episode return")
     ax_r.plot(
-        steps[len(kernel) - 1 :], np.convolve(rows["r"], kernel, "valid"), label=f"mean of {len(kernel)}"
+        steps[len(kernel) - 1 :], np.convolve(returns, kernel, "valid"), label=f"mean of {len(kernel)}"
     )
     ax_r.set_ylabel("return")
     ax_r.legend()
-    if "success" in rows.dtype.names:
-        ax_s.plot(steps[len(kernel) - 1 :], np.convolve(rows["success"].astype(float), kernel, "valid"))
+    ax_s.plot(steps[len(kernel) - 1 :], np.convolve(success, kernel, "valid"))
     ax_s.set_ylabel("success rate")
     ax_s.set_xlabel("environment steps")
     ax_s.set_ylim(-0.05, 1.05)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from policies.base import Policy
+from sim.experts.conveyor import ConveyorExpert
+from sim.experts.insert import InsertExpert
+from sim.experts.kitting import KittingExpert
 from sim.experts.pick_place import PickPlaceExpert
+from sim.experts.sort import SortExpert
+from sim.experts.stack import StackExpert
 
-EXPERTS: dict[str, type] = {"PickPlace": PickPlaceExpert}
+EXPERTS: dict[str, type] = {"PickPlace": PickPlaceExpert, "Insert": InsertExpert, "Conveyor": ConveyorExpert,
+                           "Sort": SortExpert, "Stack": StackExpert, "Kitting": KittingExpert}
 
 
 def make_expert(task: str) -> Policy:
@@ -15,4 +21,5 @@ def make_expert(task: str) -> Policy:
     return EXPERTS[task]()
 
 
-__all__ = ["EXPERTS", "PickPlaceExpert", "make_expert"]
+__all__ = ["ConveyorExpert", "EXPERTS", "InsertExpert", "KittingExpert", "PickPlaceExpert", "SortExpert",
+           "StackExpert", "make_expert"]

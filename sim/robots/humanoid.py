@@ -49,20 +49,21 @@ HEAD_CAMERA_LINK = "head_camera"
 ARM_SLICES = {arm: slice(BODY_JOINTS.index(f"{arm}_{ARM_JOINTS[0]}"), BODY_JOINTS.index(f"{arm}_{ARM_JOINTS[-1]}") + 1)
               for arm in ARMS}
 
-# The pelvis is welded here: hips 9 cm behind the table edge, soles 2 mm above the floor.
-PELVIS_POSITION = (-0.29, 0.0, 0.222)
+# The pelvis is welded here: hip joints 7 cm behind the table edge (the thighs clear it by
+# 5 mm), soles 2 mm above the floor.
+PELVIS_POSITION = (-0.27, 0.0, 0.282)
 FINGER_TRAVEL_M = 0.04  # each finger; the gripper opens to 0.08 m like the Panda's
 FINGER_FORCE_N = 40.0
 FINGER_FRICTION = 1.5
 GRASP_TO_PALM_M = 0.105  # the wrist camera mount (palm centre) is this far behind the grasp point
 DOWN_QUAT = np.array([1.0, 0.0, 0.0, 0.0])  # gripper pointing down, fingers closing along world y
 
-# Station posture: torso leaning 1.1 rad over the table, head tilted down at the work area,
+# Station posture: torso leaning 1.25 rad over the table, head tilted down at the work area,
 # each arm's grasp point about 0.2 m above the table in front of its shoulder, pointing down
 # (the arm angles were solved once with `HumanoidKinematics`; tests check where they land).
-STATION = {"waist_pitch": 1.1, "neck_pitch": -0.55}
-HOME_ARM_Q = np.array([1.3, 0.05, 0.0, 0.9, -0.9, 0.0, 0.0])
-HOME_EE_XYZ = {"left": (0.35, 0.2, 0.2), "right": (0.35, -0.2, 0.2)}
+STATION = {"waist_pitch": 1.25, "neck_pitch": 0.2}
+HOME_ARM_Q = np.array([1.08, -0.32, 0.211, 1.901, -1.139, 0.31, -0.424])
+HOME_EE_XYZ = {"left": (0.40, 0.16, 0.10), "right": (0.40, -0.16, 0.10)}
 
 IK_ITERATIONS = 40
 IK_RESIDUAL_M = 1e-5
@@ -91,7 +92,7 @@ def _read_limits(urdf: Path, joints: tuple[str, ...]) -> JointLimits:
     if missing:
         raise ValueError(f"{urdf} has no <limit> for joints {missing}")
     rows = [[float(by_name[n].get(k)) for k in ("lower", "upper", "velocity", "effort")] for n in joints]
-    lower, upper, velocity, effort = (np.array(col) for col in zip(*rows))
+    lower, upper, velocity, effort = (np.array(col) for col in zip(*rows, strict=True))
     return JointLimits(lower=lower, upper=upper, velocity=velocity, effort=effort)
 
 
@@ -128,7 +129,7 @@ class _HumanoidBody:
 
     def set_joint_positions(self, q: np.ndarray, gripper: float | dict[str, float]) -> None:
         """Teleport (zero velocity): only for resets and for the kinematics copy."""
-        for j, qj in zip(self.joints, q):
+        for j, qj in zip(self.joints, q, strict=True):
             self.client.resetJointState(self.body, j, float(qj), 0.0)
         openings = gripper if isinstance(gripper, dict) else dict.fromkeys(ARMS, gripper)
         for arm, opening in openings.items():
@@ -226,7 +227,8 @@ class HumanoidModel(_HumanoidBody):
 
     def finger_contact(self, body: int) -> tuple[bool, bool]:
         """Whether the active hand's two fingers each touch `body`."""
-        a, b = (len(self.client.getContactPoints(self.body, body, link, -1)) > 0 for link in self.finger_links[self.arm])
+        contacts = (self.client.getContactPoints(self.body, body, link, -1) for link in self.finger_links[self.arm])
+        a, b = (len(points) > 0 for points in contacts)
         return a, b
 
 
@@ -236,10 +238,19 @@ class HumanoidKinematics:
     Like `PandaKinematics`, a separate DIRECT client holds a kinematic copy, so the seed is
     honoured exactly and solving never disturbs the simulation. Only the active arm's seven
     joints move: legs, trunk, neck and the other arm stay at the seed's values (PyBullet's
-    own `calculateInverseKinematics` would move the whole body). The solver is damped least
-    squares on the arm's Jacobian columns, with joint limits enforced at every iteration,
-    then a step toward `HOME_ARM_Q` inside the arm's null space so the redundant elbow does
-    not drift over an episode.
+    own `calculateInverseKinematics` would move the whole body).
+
+    The solver is task-priority damped least squares on the arm's Jacobian columns, with
+    joint limits enforced at every iteration (a joint at a limit that the step would push
+    further is frozen for that step):
+
+    1. grasp-point position and the fingers' closing axis (what a parallel grasp needs);
+    2. the hand's pitch about the closing axis, in the null space of 1. A hand pointing
+       straight down at arm's length needs more wrist flexion than a human wrist has, so
+       near the edge of the workspace the hand tilts (fingers a little forward) instead of
+       the grasp point missing its target;
+    3. a step toward `HOME_ARM_Q` in what freedom is left (the elbow's swivel), so the
+       redundant arm does not drift over an episode.
     """
 
     arms = ARMS
@@ -268,8 +279,10 @@ class HumanoidKinematics:
     def solve(self, ee_pose: np.ndarray, seed_q: np.ndarray, arm: int | str | None = None) -> np.ndarray:
         """Body joints putting `arm`'s grasp point at `ee_pose` ([x y z] pointing down, or [x y z qx qy qz qw]).
 
-        Returns all 31 joints: the seed with the arm's seven replaced. Accurate to well under
-        a millimetre where the pose is reachable; elsewhere the closest compromise found.
+        Returns all 31 joints: the seed with the arm's seven replaced. Where the pose is
+        reachable it is met to well under a millimetre; where the wrist cannot point the hand
+        that way, position and closing axis are still met and the hand pitches about the
+        closing axis; beyond the arm's reach, the closest compromise found.
         """
         ee_pose = np.asarray(ee_pose, dtype=np.float64)
         if ee_pose.shape not in ((3,), (7,)):
@@ -278,52 +291,92 @@ class HumanoidKinematics:
         if seed_q.shape != (len(BODY_JOINTS),):
             raise ValueError(f"seed_q has shape {seed_q.shape}, expected ({len(BODY_JOINTS)},)")
         name = self._arm(arm)
-        target_rotation = quat_to_matrix(DOWN_QUAT if ee_pose.shape == (3,) else ee_pose[3:])
-        cols, arm_slice = self.body.arm_columns[name], ARM_SLICES[name]
+        target = quat_to_matrix(DOWN_QUAT if ee_pose.shape == (3,) else ee_pose[3:])
+        arm_slice = ARM_SLICES[name]
         lower, upper = BODY_LIMITS.lower[arm_slice], BODY_LIMITS.upper[arm_slice]
-        q = seed_q.copy()
+        # The other joints keep the seed's values, clamped into their limits: a measured seed can sit
+        # a hair outside a limit (a straight knee reads -1e-9), which the safety filter would flag.
+        q = np.clip(seed_q, BODY_LIMITS.lower, BODY_LIMITS.upper)
         self.body.set_joint_positions(q, 1.0)
         q_arm = np.clip(q[arm_slice], lower, upper)
+        best_q, best_cost = q_arm, np.inf
         for _ in range(IK_ITERATIONS):
-            error = self._error(name, q_arm, arm_slice, ee_pose[:3], target_rotation)
-            if np.linalg.norm(error[:3]) < IK_RESIDUAL_M and np.linalg.norm(error[3:]) < IK_RESIDUAL_RAD:
+            self._set_arm(q_arm, arm_slice)
+            task = _Task.measure(self, name, ee_pose[:3], target)
+            if task.cost() < best_cost:  # out of reach, iterations can wander: keep the best seen
+                best_q, best_cost = q_arm, task.cost()
+            if task.converged():
                 break
-            jac = self._jacobian(name, cols)
-            q_arm = np.clip(q_arm + _damped_step(jac, error), lower, upper)
+            step = task.step(np.ones(len(ARM_JOINTS), dtype=bool))
+            pushing_out = ((q_arm <= lower) & (step < 0)) | ((q_arm >= upper) & (step > 0))
+            if pushing_out.any():
+                step = task.step(~pushing_out)
+            q_arm = np.clip(q_arm + step, lower, upper)
+        q_arm = best_q
         self._set_arm(q_arm, arm_slice)
-        q_arm = np.clip(q_arm + self._nullspace_step(name, cols, q_arm), lower, upper)
-        q[arm_slice] = q_arm
+        task = _Task.measure(self, name, ee_pose[:3], target)
+        q[arm_slice] = np.clip(q_arm + task.posture_step(HOME_ARM_Q - q_arm), lower, upper)
         return q
 
     def _set_arm(self, q_arm: np.ndarray, arm_slice: slice) -> None:
-        for j, qj in zip(self.body.joints[arm_slice], q_arm):
+        for j, qj in zip(self.body.joints[arm_slice], q_arm, strict=True):
             self.client.resetJointState(self.body.body, j, float(qj), 0.0)
 
-    def _error(
-        self, arm: str, q_arm: np.ndarray, arm_slice: slice, position: np.ndarray, rotation: np.ndarray
-    ) -> np.ndarray:
-        """[position error (m), weighted rotation error] from the current arm pose to the target."""
-        self._set_arm(q_arm, arm_slice)
-        pose = self.body.link_pose(self.body.ee_links[arm])
-        rot_error = matrix_to_rotvec(rotation @ quat_to_matrix(pose[3:]).T)
-        return np.concatenate([position - pose[:3], IK_ROTATION_WEIGHT_M * rot_error])
-
-    def _jacobian(self, arm: str, cols: list[int]) -> np.ndarray:
-        """6x7 Jacobian of the grasp point over the arm's joints, rotation rows weighted like `_error`."""
+    def _jacobians(self, arm: str) -> tuple[np.ndarray, np.ndarray]:
+        """Linear and angular 3x7 Jacobians of the grasp point over the arm's joints (current state)."""
         states = self.client.getJointStates(self.body.body, self.body.dof_joints)
         dof = [s[0] for s in states]
         zeros = [0.0] * len(dof)
         linear, angular = self.client.calculateJacobian(
             self.body.body, self.body.ee_links[arm], [0.0, 0.0, 0.0], dof, zeros, zeros
         )
-        return np.vstack([np.array(linear)[:, cols], IK_ROTATION_WEIGHT_M * np.array(angular)[:, cols]])
-
-    def _nullspace_step(self, arm: str, cols: list[int], q_arm: np.ndarray) -> np.ndarray:
-        jac = self._jacobian(arm, cols)
-        null = np.eye(len(ARM_JOINTS)) - np.linalg.pinv(jac) @ jac
-        return null @ (NULLSPACE_GAIN * (HOME_ARM_Q - q_arm))
+        cols = self.body.arm_columns[arm]
+        return np.array(linear)[:, cols], np.array(angular)[:, cols]
 
 
-def _damped_step(jac: np.ndarray, error: np.ndarray) -> np.ndarray:
-    """Damped least-squares joint step for a task-space error (stable near singularities)."""
-    return jac.T @ np.linalg.solve(jac @ jac.T + IK_DAMPING**2 * np.eye(jac.shape[0]), error)
+class _Task:
+    """The IK errors and Jacobians at one arm configuration, split by priority (see `HumanoidKinematics`)."""
+
+    def __init__(self, linear: np.ndarray, angular: np.ndarray, position_error: np.ndarray,
+                 rotation_error: np.ndarray, closing_axis: np.ndarray) -> None:
+        across = np.eye(3) - np.outer(closing_axis, closing_axis)  # rotations that turn the closing axis
+        self.primary_jac = np.vstack([linear, IK_ROTATION_WEIGHT_M * across @ angular])
+        self.primary_error = np.concatenate([position_error, IK_ROTATION_WEIGHT_M * across @ rotation_error])
+        self.pitch_jac = closing_axis @ angular
+        self.pitch_error = float(closing_axis @ rotation_error)
+
+    @classmethod
+    def measure(cls, kin: HumanoidKinematics, arm: str, position: np.ndarray, rotation: np.ndarray) -> _Task:
+        pose = kin.body.link_pose(kin.body.ee_links[arm])
+        linear, angular = kin._jacobians(arm)
+        rotation_error = matrix_to_rotvec(rotation @ quat_to_matrix(pose[3:]).T)
+        return cls(linear, angular, position - pose[:3], rotation_error, rotation[:, 1])
+
+    def converged(self) -> bool:
+        return (np.linalg.norm(self.primary_error[:3]) < IK_RESIDUAL_M
+                and np.linalg.norm(self.primary_error[3:]) < IK_ROTATION_WEIGHT_M * IK_RESIDUAL_RAD
+                and abs(self.pitch_error) < IK_RESIDUAL_RAD)
+
+    def cost(self) -> float:
+        """Primary error first; the pitch counts only as a tie-breaker."""
+        return float(np.linalg.norm(self.primary_error) + 1e-3 * abs(self.pitch_error))
+
+    def step(self, free: np.ndarray) -> np.ndarray:
+        """Joint step for position and closing axis, then the pitch inside their null space (`free` joints only)."""
+        j1 = self.primary_jac * free
+        step = _damped_pinv(j1) @ self.primary_error
+        null = np.eye(len(free)) - np.linalg.pinv(j1, rcond=1e-6) @ j1
+        j2 = (self.pitch_jac * free) @ null
+        pitch_left = self.pitch_error - float(self.pitch_jac @ step)
+        return step + null @ (_damped_pinv(j2[None, :]) @ np.array([pitch_left]))
+
+    def posture_step(self, toward: np.ndarray) -> np.ndarray:
+        """`NULLSPACE_GAIN` of the way toward `toward`, inside the null space of the whole pose task."""
+        jac = np.vstack([self.primary_jac, self.pitch_jac])
+        null = np.eye(jac.shape[1]) - np.linalg.pinv(jac, rcond=1e-6) @ jac
+        return null @ (NULLSPACE_GAIN * toward)
+
+
+def _damped_pinv(jac: np.ndarray) -> np.ndarray:
+    """Damped least-squares inverse (stable near singularities and at frozen joints)."""
+    return jac.T @ np.linalg.inv(jac @ jac.T + IK_DAMPING**2 * np.eye(jac.shape[0]))

@@ -113,6 +113,13 @@ class PandaModel(_PandaBody):
         super().__init__(client, visuals)
         for link in self.finger_links:
             client.changeDynamics(self.body, link, lateralFriction=FINGER_FRICTION, spinningFriction=0.01)
+        # Couple the fingers as the real hand's rack does. Uncoupled, two fingers squeezing at equal
+        # force float together along the closing axis, so a held part slides about in the hand
+        # (several mm), which defeats precise placement such as peg insertion.
+        gear = client.createConstraint(
+            self.body, self.fingers[0], self.body, self.fingers[1], p.JOINT_GEAR, [1, 0, 0], [0, 0, 0], [0, 0, 0]
+        )
+        client.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
 
     def reset(self, q: np.ndarray = HOME_Q, gripper: float = 1.0) -> None:
         """Teleport to `q` at rest with the gripper at `gripper` and hold there."""

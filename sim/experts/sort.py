@@ -1,0 +1,62 @@
+"""The privileged scripted expert for Sort.
+
+It reads only the observation dict (``proprio`` and ``privileged``). Parts are moved one
+at a time, in spawn order, by `PickAndPlace`; a part that is knocked out of its bin
+later is simply taken again.
+
+Each part index has its own spot in a bin (`BIN_SPOTS_M`, offsets from the bin centre),
+so parts that share a bin never land on one another, and each is let go with its bottom
+above the bin walls (`WALL_CLEARANCE_M`), so the opening fingers touch neither a wall nor
+a neighbour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from policies.base import Observation
+from sim.experts.motions import PickAndPlace, PlaceConfig, Placement
+from sim.tasks.sort import N_PARTS, Sort
+
+BIN_SPOTS_M = ((-0.035, -0.035), (0.035, 0.035), (0.035, -0.035))  # one per part index
+WALL_CLEARANCE_M = 0.006
+
+
+class SortExpert:
+    """Implements `policies.base.Policy` for Sort from privileged state."""
+
+    def __init__(self, config: PlaceConfig | None = None) -> None:
+        self.driver = PickAndPlace(config)
+        self.reset("")
+
+    def reset(self, instruction: str) -> None:
+        self.instruction = instruction
+        self.driver.reset()
+        self.current: int | None = None
+
+    def act(self, observation: Observation) -> np.ndarray:
+        proprio = np.asarray(observation["proprio"], dtype=np.float64)
+        s = Sort.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
+        if self.current is None or self.driver.done:
+            pending = [i for i in range(N_PARTS) if s["in_goal"][i] < 0.5]
+            if not pending:
+                return self.driver.hold(proprio)
+            self.current = pending[0]
+            self.driver.reset()
+        return self.driver.act(proprio, placement(s, self.current))
+
+
+def placement(s: dict[str, np.ndarray], i: int) -> Placement:
+    """Part `i` and its spot in the bin it belongs in."""
+    goal = s["goal_centers"].reshape(N_PARTS, 3)[i]
+    floor_z = float(goal[2])
+    return Placement(
+        part_pose=s["part_poses"].reshape(N_PARTS, 7)[i],
+        grasp_yaw=float(s["grasp_yaws"][i]),
+        half_extents=s["part_half_extents"].reshape(N_PARTS, 3)[i],
+        grasped=bool(s["grasped"][i] > 0.5),
+        in_goal=bool(s["in_goal"][i] > 0.5),
+        goal_xy=goal[:2] + np.array(BIN_SPOTS_M[i % len(BIN_SPOTS_M)]),
+        goal_floor_z=floor_z,
+        release_gap_m=float(s["goal_wall_top_z"][i]) - floor_z + WALL_CLEARANCE_M,
+    )

@@ -1,0 +1,50 @@
+"""The privileged scripted expert for Stack.
+
+It reads only the observation dict (``proprio`` and ``privileged``). One `PickAndPlace`
+sub-goal: the top cube to the bottom cube's current centre, let go `DROP_GAP_M` above
+the bottom cube's top face (low enough not to bounce off, high enough that the two never
+press together while the fingers open), then straight up so the fingers clear it; and
+again from the start should the cube fall off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from policies.base import Observation
+from sim.experts.motions import PickAndPlace, PlaceConfig, Placement
+from sim.tasks.stack import Stack
+
+DROP_GAP_M = 0.004
+
+
+class StackExpert:
+    """Implements `policies.base.Policy` for Stack from privileged state."""
+
+    def __init__(self, config: PlaceConfig | None = None) -> None:
+        self.driver = PickAndPlace(config)
+        self.reset("")
+
+    def reset(self, instruction: str) -> None:
+        self.instruction = instruction
+        self.driver.reset()
+
+    def act(self, observation: Observation) -> np.ndarray:
+        proprio = np.asarray(observation["proprio"], dtype=np.float64)
+        s = Stack.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
+        if self.driver.done:
+            if s["stacked"][0] > 0.5:
+                return self.driver.hold(proprio)
+            self.driver.reset()  # it fell off after all: once more
+        bottom = s["bottom_pose"]
+        goal = Placement(
+            part_pose=s["top_pose"],
+            grasp_yaw=float(s["top_grasp_yaw"][0]),
+            half_extents=s["top_half_extents"],
+            grasped=bool(s["grasped"][0] > 0.5),
+            in_goal=bool(s["stacked"][0] > 0.5),
+            goal_xy=bottom[:2],
+            goal_floor_z=float(bottom[2] + s["bottom_half_extents"][2]),
+            release_gap_m=DROP_GAP_M,
+        )
+        return self.driver.act(proprio, goal)
