@@ -71,6 +71,7 @@ class SimRobot(Robot):
         self._task: Task | None = None
         self._episode_seed: int | None = None
         self._steps = 0
+        self._carry_s = 0.0  # simulated time not yet stepped (less than one physics step)
         self._success = False
 
     # -- lifecycle -------------------------------------------------------------
@@ -110,6 +111,7 @@ class SimRobot(Robot):
         world.physics_steps = 0
         self._episode_seed = int(seed)
         self._steps = 0
+        self._carry_s = 0.0
         self._success = False
         self.active_arm = 0  # every episode starts with the first arm active
         self._kinematics.select_arm(0)
@@ -176,11 +178,19 @@ class SimRobot(Robot):
         self._kinematics.select_arm(index)
 
     def advance(self, dt_s: float) -> None:
-        """Step physics `round(dt_s * physics_hz)` times and count one step; latches success."""
+        """Step physics for `dt_s` and count one step; latches success.
+
+        Time shorter than a physics step is carried over, so a real-time servo loop
+        faster than `physics_hz` (500 Hz against 240 Hz) still advances at the right rate;
+        a control period that is a whole number of physics steps steps exactly that many.
+        """
         world = self._connected()
         if not dt_s >= 0:
             raise ValueError(f"dt_s must be >= 0, got {dt_s}")
-        world.step(int(round(dt_s * self.physics_hz)))
+        self._carry_s += dt_s
+        n = int(self._carry_s * self.physics_hz + 1e-6)
+        self._carry_s = max(0.0, self._carry_s - n / self.physics_hz)
+        world.step(n)
         self._steps += 1
         self._success = self._success or self._task.success()
 

@@ -49,7 +49,7 @@ SLOT_WALL_M = 0.006  # wall thickness
 SLOT_WALL_HEIGHT_M = 0.012  # above the plate
 SLOT_GAP_M = 0.004  # between neighbouring slots' walls
 SEATED_M = 0.006  # a part's centre at most this above "standing on the slot floor"
-TRAY_RGBA = (0.5, 0.52, 0.56, 1.0)
+TRAY_RGBA = (0.85, 0.85, 0.8, 1.0)  # light, so its walls show against the table and the bins
 
 TRAIN_PARAPHRASES: dict[str, tuple[str, ...]] = {
     "kit": (
