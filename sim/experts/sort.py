@@ -4,10 +4,10 @@ It reads only the observation dict (``proprio`` and ``privileged``). Parts are m
 at a time, in spawn order, by `PickAndPlace`; a part that is knocked out of its bin
 later is simply taken again.
 
-Each part index has its own spot in a bin (`BIN_SPOTS_M`, offsets from the bin centre),
-so parts that share a bin never land on one another, and each is let go with its bottom
-above the bin walls (`WALL_CLEARANCE_M`), so the opening fingers touch neither a wall nor
-a neighbour.
+Each part index has its own spot in a bin (`BIN_SPOTS_M`, offsets from the bin centre):
+a row across the bin, every part turned square to it (a brick lies along x), so parts
+that share a bin never land on one another. Each is let go with its bottom above the bin
+walls (`WALL_CLEARANCE_M`), so the opening fingers touch neither a wall nor a neighbour.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from policies.base import Observation
 from sim.experts.motions import PickAndPlace, PlaceConfig, Placement
 from sim.tasks.sort import N_PARTS, Sort
 
-BIN_SPOTS_M = ((-0.035, -0.035), (0.035, 0.035), (0.035, -0.035))  # one per part index
+BIN_SPOTS_M = ((0.0, -0.05), (0.0, 0.0), (0.0, 0.05))  # one per part index; parts are <= 40 mm across in y
 WALL_CLEARANCE_M = 0.006
 
 
@@ -59,4 +59,6 @@ def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         goal_xy=goal[:2] + np.array(BIN_SPOTS_M[i % len(BIN_SPOTS_M)]),
         goal_floor_z=floor_z,
         release_gap_m=float(s["goal_wall_top_z"][i]) - floor_z + WALL_CLEARANCE_M,
+        goal_yaw=0.0,
+        yaw_symmetry_rad=float(s["part_yaw_symmetry"][i]),
     )

@@ -149,6 +149,7 @@ class Sort(Task):
         ("part_poses", 7 * N_PARTS),  # [x y z qx qy qz qw] per part
         ("grasp_yaws", N_PARTS),  # gripper yaw closing the fingers across each part (see `grasp_yaw`)
         ("part_half_extents", 3 * N_PARTS),  # half size (x, y, z) of each part in its own frame
+        ("part_yaw_symmetry", N_PARTS),  # each part looks the same turned by this (2 pi: round)
         ("goal_centers", 3 * N_PARTS),  # [x y floor_top_z] of the bin each part belongs in
         ("goal_inner_half_xy", 2 * N_PARTS),  # half size of that bin's floor inside the walls
         ("goal_wall_top_z", N_PARTS),  # height of that bin's walls
@@ -226,6 +227,7 @@ class Sort(Task):
             np.concatenate(poses),
             [grasp_yaw(part.shape, pose[3:]) for part, pose in zip(self.parts, poses, strict=True)],
             np.concatenate([part.shape.half_extents for part in self.parts]),
+            [part.shape.yaw_symmetry_rad for part in self.parts],
             np.concatenate([[*spec.center_xy, spec.floor_top_z] for spec in self.goal_bins]),
             np.concatenate([spec.inner_half_xy for spec in self.goal_bins]),
             [spec.wall_top_z for spec in self.goal_bins],
