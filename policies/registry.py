@@ -38,7 +38,10 @@ def register_policy_kind(kind: str, factory: str | Callable[[str], Policy]) -> N
 
 
 def _name_of(factory: str | Callable[[str], Policy]) -> str:
-    return factory if isinstance(factory, str) else f"{factory.__module__}:{factory.__qualname__}"
+    """Module basename + qualname: a module imported twice (`tests.x` and `x`) still matches itself."""
+    if isinstance(factory, str):
+        return factory
+    return f"{factory.__module__.rsplit('.', 1)[-1]}:{factory.__qualname__}"
 
 
 def policy_kinds() -> list[str]:

@@ -71,6 +71,23 @@ def test_expert_succeeds_on_at_least_19_of_20_seeds() -> None:
     assert sum(successes) >= 19, f"expert succeeded on {sum(successes)}/20 seeds: {successes}"
 
 
+
+def test_expert_reads_only_the_observation_dict() -> None:
+    env = ManufacturingEnv(task="Stack", cameras=())
+    try:
+        obs, info = env.reset(seed=0)
+        wire_obs = {"proprio": obs["proprio"].tolist(), "privileged": list(obs["privileged"])}  # as from a peer
+        a, b = make_expert("Stack"), make_expert("Stack")
+        a.reset(info["instruction"])
+        b.reset(info["instruction"])
+        for _ in range(3):
+            action = a.act(obs)
+            assert np.array_equal(action, b.act(wire_obs))
+            obs, *_ = env.step(action)
+            wire_obs = {"proprio": obs["proprio"].tolist(), "privileged": list(obs["privileged"])}
+    finally:
+        env.close()
+
 # -- judging --------------------------------------------------------------------------------
 @pytest.fixture
 def robot() -> SimRobot:

@@ -37,7 +37,7 @@ class KittingExpert:
         if self.current is None or self.driver.done:
             pending = [i for i in range(N_KIT) if s["in_slot"][i] < 0.5]
             if not pending:
-                return self.driver.hold(proprio)
+                return self.driver.hold()
             self.current = pending[0]
             self.driver.reset()
         return self.driver.act(proprio, placement(s, self.current))

@@ -100,7 +100,7 @@ class PickAndPlace:
         self._phase_steps += 1
         return PickPlaceExpert._action(ee, ee_quat, target, yaw, close)
 
-    def hold(self, proprio: np.ndarray) -> np.ndarray:
+    def hold(self) -> np.ndarray:
         """Stay where the hand is, gripper open (nothing left to do)."""
         action = np.zeros(EE_ACTION_DIM, dtype=np.float32)
         action[6] = -1.0

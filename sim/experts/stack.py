@@ -34,7 +34,7 @@ class StackExpert:
         s = Stack.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
         if self.driver.done:
             if s["stacked"][0] > 0.5:
-                return self.driver.hold(proprio)
+                return self.driver.hold()
             self.driver.reset()  # it fell off after all: once more
         bottom = s["bottom_pose"]
         goal = Placement(
