@@ -26,6 +26,9 @@ class StudentConfig:
     # Feed the end-effector orientation as the first two columns of its rotation matrix instead of
     # the quaternion: continuous, and the same for q and -q (needs the 8-value proprio layout).
     rotation_features: bool = True
+    # LayerNorm over the concatenated features before the head: keypoints, pooled activations, text and
+    # proprio arrive on one scale, which steadies training and keeps int8 activation ranges tight.
+    feature_norm: bool = True
     action_dim: int = 7
     chunk: int = 4  # T: actions predicted per step
     convs: tuple[tuple[int, int, int], ...] = (
@@ -46,7 +49,8 @@ class StudentConfig:
     @classmethod
     def from_dict(cls, d: dict) -> StudentConfig:
         d = dict(d)
-        d.setdefault("rotation_features", False)  # checkpoints from before the option fed raw quaternions
+        d.setdefault("rotation_features", False)  # checkpoints from before these options had neither
+        d.setdefault("feature_norm", False)
         if "cameras" in d:
             d["cameras"] = tuple(d["cameras"])
         if "convs" in d:
@@ -108,6 +112,7 @@ class StudentNet(nn.Module):
             )
         proprio_feat = cfg.proprio_dim + (2 if cfg.rotation_features else 0)
         feat = sum(e.out_dim for e in self.encoders) + cfg.text_dim + proprio_feat
+        self.norm = nn.LayerNorm(feat) if cfg.feature_norm else nn.Identity()
         self.head = nn.Sequential(
             nn.Linear(feat, cfg.hidden),
             nn.ReLU(),
@@ -124,7 +129,7 @@ class StudentNet(nn.Module):
         if len(self.encoders) > 1:
             feats.append(self.encoders[1](wrist, text))
         feats += [text, self.proprio_features(proprio)]
-        out = torch.tanh(self.head(torch.cat(feats, dim=1)))
+        out = torch.tanh(self.head(self.norm(torch.cat(feats, dim=1))))
         return out.reshape(-1, self.cfg.chunk, self.cfg.action_dim)
 
     def proprio_features(self, proprio: torch.Tensor) -> torch.Tensor:

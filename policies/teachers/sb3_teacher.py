@@ -103,10 +103,13 @@ def train_teacher(
     env_kwargs: dict[str, Any] | None = None,
     algo_kwargs: dict[str, Any] | None = None,
     progress: bool = True,
+    threads: int = 1,
 ) -> Path:
     """Train, save the model, its metadata, the monitor log and the training-curve plot; returns the zip."""
+    import torch
     from stable_baselines3.common.monitor import Monitor
 
+    torch.set_num_threads(threads)  # small MLPs: more threads only contend on a busy machine
     out.mkdir(parents=True, exist_ok=True)
     env = Monitor(make_state_env(task, env_kwargs), str(out / "monitor"), info_keywords=("success",))
     cls = _algo_class(algo)

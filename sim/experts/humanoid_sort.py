@@ -3,7 +3,11 @@
 The generic `SortExpert` (parts one at a time, each to its own spot in its bin) inside a
 `TwoArmExpert` that uses, for each part, the arm on the side of the bin it belongs in, so
 the arm changes between parts when consecutive parts go to different bins. Working heights
-are the humanoid's (see `humanoid_pick_place`): carrying at 0.10 m.
+are the humanoid's (see `humanoid_pick_place`): picking with a 0.10 m lift, but carrying to
+the bin at 0.13 m, which both arms reach above their bins. The height matters beyond
+clearance: `PickAndPlace` judges whether the part landed in its bin once the retreating hand
+is above `carry_z_m - 0.03`; with a 0.10 m carry that is below the release height, so it
+would judge (and re-pick) while the part is still falling.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sim.experts.motions import PlaceConfig
 from sim.experts.sort import SortExpert
 from sim.tasks.sort import N_PARTS, Sort
 
-HUMANOID_SORT_CONFIG = PlaceConfig(carry_z_m=0.10, pick=HUMANOID_CONFIG)
+HUMANOID_SORT_CONFIG = PlaceConfig(carry_z_m=0.13, pick=HUMANOID_CONFIG)
 
 
 def arm_for_current_part(observation: Observation, inner: Policy) -> int:

@@ -55,6 +55,7 @@ PELVIS_POSITION = (-0.27, 0.0, 0.282)
 FINGER_TRAVEL_M = 0.04  # each finger; the gripper opens to 0.08 m like the Panda's
 FINGER_FORCE_N = 40.0
 FINGER_FRICTION = 1.5
+FINGER_GEAR_FORCE_N = 200.0  # the linkage keeping the jaws symmetric: stiffer than a finger's push
 GRASP_TO_PALM_M = 0.105  # the wrist camera mount (palm centre) is this far behind the grasp point
 DOWN_QUAT = np.array([1.0, 0.0, 0.0, 0.0])  # gripper pointing down, fingers closing along world y
 
@@ -156,6 +157,13 @@ class HumanoidModel(_HumanoidBody):
         for arm in ARMS:
             for link in self.finger_links[arm]:
                 client.changeDynamics(self.body, link, lateralFriction=FINGER_FRICTION, spinningFriction=0.01)
+            # One motor and a linkage drive a real parallel gripper's jaws, so they stay symmetric
+            # about the hand. Two independent finger motors pushing with equal force would let a
+            # held part (fingers and all) slide freely along the closing axis whenever the hand
+            # accelerates along it, as in every carry between the parts and a bin.
+            a, b = self.fingers[arm]
+            gear = client.createConstraint(self.body, a, self.body, b, p.JOINT_GEAR, [0, 1, 0], [0, 0, 0], [0, 0, 0])
+            client.changeConstraint(gear, gearRatio=-1.0, erp=0.2, maxForce=FINGER_GEAR_FORCE_N)
 
     @property
     def arm(self) -> str:
