@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from policies.export import export_student, max_action_difference  # noqa: E402
+from policies.export import dataset_observations, export_student, max_action_difference  # noqa: E402
 from policies.student.model import StudentConfig, StudentNet, count_macs, example_inputs  # noqa: E402
 from policies.student.runtime import load_checkpoint, load_student, save_checkpoint  # noqa: E402
 
@@ -63,6 +63,12 @@ def main() -> int:
     parser.add_argument("--iters", type=int, default=1000)
     parser.add_argument("--core", type=int, default=0, help="CPU core to pin to (-1: do not pin)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/student.json"))
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=None,
+        help="also compare forms on observations from this dataset (e.g. runs/.../demos)",
+    )
     args = parser.parse_args()
     if args.core >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.core})
@@ -75,6 +81,7 @@ def main() -> int:
             checkpoint = Path(tmp) / "student.pt"
             save_checkpoint(checkpoint, StudentNet(StudentConfig()).eval())
         model, _ = load_checkpoint(checkpoint)
+        real = dataset_observations(args.dataset) if args.dataset else None
         forms = {"checkpoint": checkpoint, **export_student(checkpoint, Path(tmp) / "exports")}
         report = {
             "checkpoint": str(args.checkpoint),
@@ -95,6 +102,10 @@ def main() -> int:
             entry["max_abs_action_diff_vs_checkpoint"] = (
                 0.0 if name == "checkpoint" else max_action_difference(checkpoint, path, samples=64)
             )
+            if real is not None:
+                entry["max_abs_action_diff_on_dataset"] = (
+                    0.0 if name == "checkpoint" else max_action_difference(checkpoint, path, real)
+                )
             report["forms"][name] = entry
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,11 +114,16 @@ def main() -> int:
         f"parameters {report['parameters']:,}   MACs/step {report['macs']:,}   "
         f"input 2 x {report['image_size']}x{report['image_size']} + proprio + instruction"
     )
-    print(f"{'form':<11}{'file':<18}{'kB':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max |da|':>11}")
+    print(
+        f"{'form':<11}{'file':<18}{'kB':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+        f"{'max|da| rand':>14}{'max|da| data':>14}"
+    )
     for name, e in report["forms"].items():
+        on_data = e.get("max_abs_action_diff_on_dataset")
         print(
             f"{name:<11}{e['file']:<18}{e['kilobytes']:>8.0f}{e['p50_ms']:>9.3f}{e['p90_ms']:>9.3f}"
-            f"{e['p99_ms']:>9.3f}{e['max_abs_action_diff_vs_checkpoint']:>11.2e}"
+            f"{e['p99_ms']:>9.3f}{e['max_abs_action_diff_vs_checkpoint']:>14.2e}"
+            + (f"{on_data:>14.2e}" if on_data is not None else f"{'-':>14}")
         )
     print(f"written to {args.out}")
     return 0

@@ -32,10 +32,18 @@ INPUT_NAMES = ["scene", "wrist", "proprio", "tokens"]
 
 
 def quantize_int8(model: StudentNet) -> nn.Module:
-    """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on the fly)."""
+    """Dynamic int8 quantisation of the Linear layers (weights int8, activations quantised on the fly).
+
+    Activations get one scale per tensor, so a layer whose input mixes very different ranges loses
+    its small features. Without `feature_norm` the head's first layer takes such a mix (keypoints in
+    [-1, 1] beside large pooled activations) and is left in float32.
+    """
+    linears = {name for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    if not model.cfg.feature_norm:
+        linears.discard("head.0")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(model, linears, dtype=torch.qint8)
 
 
 def export_torchscript(model: nn.Module, cfg: StudentConfig, path: Path) -> Path:
@@ -93,20 +101,51 @@ def export_student(
     return written
 
 
-def max_action_difference(
-    reference: str | Path, other: str | Path, samples: int = 32, seed: int = 0
-) -> float:
-    """Largest |action difference| over whole chunks between two student files on random observations."""
-    ref, oth = load_student(str(reference), execution="chunk"), load_student(str(other), execution="chunk")
+def random_observations(cfg: StudentConfig, samples: int = 32, seed: int = 0) -> list[dict]:
+    """Noise images, Gaussian proprio and word-salad instructions: inputs far from any training data."""
     rng = np.random.default_rng(seed)
-    size, worst = ref.cfg.image_size, 0.0
-    words = ["pick", "the", "red", "blue", "green", "cube", "place", "on", "pad", "bin", "put", "stack"]
+    words = ["pick", "the", "red", "blue", "green", "cube", "place", "in", "left", "bin", "put", "brick"]
+    observations = []
     for _ in range(samples):
-        instruction = " ".join(rng.choice(words, size=6))
-        obs = {key: rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for key in ref.cfg.cameras}
-        obs["proprio"] = rng.normal(size=ref.cfg.proprio_dim).astype(np.float32)
-        ref.reset(instruction)
-        oth.reset(instruction)
+        obs = {
+            key: rng.integers(0, 256, (cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
+            for key in cfg.cameras
+        }
+        obs["proprio"] = rng.normal(size=cfg.proprio_dim).astype(np.float32)
+        obs["instruction"] = " ".join(rng.choice(words, size=8))
+        observations.append(obs)
+    return observations
+
+
+def dataset_observations(root: Path, samples: int = 64, seed: int = 0) -> list[dict]:
+    """Observations drawn evenly from a `robocell collect` dataset: what the student really sees."""
+    from policies.dataset.hdf5 import episode_files, read_episode
+
+    files = episode_files(root)
+    if not files:
+        raise FileNotFoundError(f"no episodes under {root}")
+    rng = np.random.default_rng(seed)
+    observations = []
+    for path in rng.choice(files, size=min(samples, len(files)), replace=False):
+        episode = read_episode(path, keys=("scene_rgb", "wrist_rgb", "proprio"))
+        t = int(rng.integers(episode.num_samples))
+        obs = {key: value[t] for key, value in episode.obs.items()}
+        observations.append({**obs, "instruction": episode.instruction})
+    return observations
+
+
+def max_action_difference(
+    reference: str | Path, other: str | Path, observations: list[dict] | None = None, samples: int = 32
+) -> float:
+    """Largest |action difference| over whole chunks between two student files.
+
+    On `observations` (each with an "instruction") when given, else on `random_observations`.
+    """
+    ref, oth = load_student(str(reference), execution="chunk"), load_student(str(other), execution="chunk")
+    worst = 0.0
+    for obs in observations or random_observations(ref.cfg, samples):
+        ref.reset(obs["instruction"])
+        oth.reset(obs["instruction"])
         worst = max(worst, float(np.abs(ref.act(obs) - oth.act(obs)).max()))
     return worst
 
@@ -115,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = Path(args.checkpoint)
     written = export_student(checkpoint, Path(args.out_dir) if args.out_dir else None, tuple(args.forms))
     for form, path in written.items():
-        diff = max_action_difference(checkpoint, path)
+        observations = dataset_observations(Path(args.dataset)) if args.dataset else None
+        diff = max_action_difference(checkpoint, path, observations)
         log.info("%-5s %s  %.1f kB  max |action - float| = %.2e", form, path, path.stat().st_size / 1e3, diff)
     return 0
 
@@ -124,4 +164,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="student checkpoint (.pt) written by `robocell distill`")
     parser.add_argument("--forms", nargs="+", default=list(FORMS), choices=FORMS)
     parser.add_argument("--out-dir", default=None, help="default: beside the checkpoint")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="compare forms on observations from this dataset (default: random inputs)",
+    )
     parser.set_defaults(run=run)

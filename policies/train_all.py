@@ -21,7 +21,7 @@ from pathlib import Path
 
 from policies.distill import DistillConfig
 from policies.distill import main as distill
-from policies.export import export_student, max_action_difference
+from policies.export import dataset_observations, export_student, max_action_difference
 
 CONFIG = Path("assets/student/distill.json")
 
@@ -36,8 +36,13 @@ def train_all(run_dir: Path, assets: Path, config: Path = CONFIG) -> dict:
     shutil.copyfile(run_dir / "student.pt", assets / "student.pt")
     exports = export_student(assets / "student.pt", run_dir / "exports")
     shutil.copyfile(exports["onnx"], assets / "student.onnx")
+    real = dataset_observations(run_dir / "demos", samples=64)
     results["export_max_abs_action_diff"] = {
-        form: max_action_difference(assets / "student.pt", path, samples=64) for form, path in exports.items()
+        form: {
+            "demo_observations": max_action_difference(assets / "student.pt", path, real),
+            "random_observations": max_action_difference(assets / "student.pt", path, samples=64),
+        }
+        for form, path in exports.items()
     }
     results["total_wall_seconds"] = round(time.perf_counter() - started, 1)
     results["command"] = "python -m policies.train_all"

@@ -143,7 +143,9 @@ def _launch_once(launch_file: Path, wanted: dict[int, EpisodeJob], first_seed: i
                     if seed in wanted:
                         recorded = frames.pop(seed, {})
                         shots = [recorded[k] for k in sorted(recorded)]
-                        yield _result(wanted[seed], msg.meta, safety, safety_before, latency, control_hz, shots)
+                        episode_latency = msg.meta.get("latency_ms") or latency  # per episode when sent
+                        yield _result(wanted[seed], msg.meta, safety, safety_before, episode_latency, control_hz,
+                                      shots)
                     safety_before = safety
         finally:
             launch.stop()
@@ -198,13 +200,13 @@ def _result(job: EpisodeJob, meta: dict[str, Any], safety: dict[str, int], befor
         "sim_time_s": round(steps / control_hz, 9),
         "safety_interventions": sum(by_kind.values()),
         "safety_by_kind": by_kind,
-        "policy_calls": None,
+        "policy_calls": steps,  # lockstep: one policy answer per control step
         "video": video_name(job) if video is not None else None,
         "timing": {
             "wall_s": round(float(meta.get("wall_s", 0.0)), 6),
-            "policy_ms_p50": None,
-            "policy_ms_p99": None,
-            "policy_cpu_ms": None,
+            "policy_ms_p50": _finite(meta.get("policy_compute_ms", {}).get("p50")),
+            "policy_ms_p99": _finite(meta.get("policy_compute_ms", {}).get("p99")),
+            "policy_cpu_ms": _finite(meta.get("policy_cpu_ms")),
             "policy_ms_hist": [],
             "obs_to_action_ms": {k: _finite(latency.get(k)) for k in ("p50", "p99")},
         },

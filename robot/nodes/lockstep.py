@@ -40,6 +40,7 @@ def run_lockstep(node) -> int:  # node: robot.nodes.robot_node.RobotNode
         node.safety.reset_reference()
         node.episode_latency_s.clear()
         node.episode_compute_s.clear()
+        node.episode_cpu_s = 0.0
         safety_before = dict(node.safety.counters)
         t0 = time.perf_counter()
         steps = run_episode(node)
@@ -56,7 +57,8 @@ def run_lockstep(node) -> int:  # node: robot.nodes.robot_node.RobotNode
                                    if v - safety_before.get(k, 0)},
                 "latency_ms": _percentiles_ms(node.episode_latency_s),
                 "policy_compute_ms": {**_percentiles_ms(node.episode_compute_s),
-                                      "total": 1e3 * sum(node.episode_compute_s)}}
+                                      "total": 1e3 * sum(node.episode_compute_s)},
+                "policy_cpu_ms": 1e3 * node.episode_cpu_s}
         transport.send(node.pub, wire.Message("episode", meta, seq=node.seq, topic=b"episode"))
         total = "?" if n_episodes is None else n_episodes
         print(f"episode {episode + 1}/{total} | {info.instruction!r} | success={result.success} "

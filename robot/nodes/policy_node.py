@@ -74,11 +74,12 @@ class PolicyNode:
         if msg.meta["episode"] != self._episode:
             self._episode = msg.meta["episode"]
             self.policy.reset(msg.meta["instruction"])
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         action = np.asarray(self.policy.act(observation_from_message(msg)), dtype=np.float32)
         compute_ms = (time.perf_counter() - started) * 1e3
+        cpu_ms = (time.thread_time() - cpu_started) * 1e3
         self._seq += 1
-        meta = {"obs_seq": msg.seq, "mode": self.config.mode, "compute_ms": compute_ms}
+        meta = {"obs_seq": msg.seq, "mode": self.config.mode, "compute_ms": compute_ms, "cpu_ms": cpu_ms}
         try:
             transport.send(self.push, wire.Message("action", meta, {"action": action}, seq=self._seq, topic=b"act"),
                            flags=zmq.NOBLOCK)

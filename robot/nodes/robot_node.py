@@ -98,6 +98,7 @@ class RobotNode:
         self.pending = PendingActions()
         self.episode_latency_s: list[float] = []  # this episode's obs->action latencies
         self.episode_compute_s: list[float] = []  # and the policy's own compute time for each
+        self.episode_cpu_s = 0.0  # the policy's CPU time this episode (as it reports it)
         self.seq = 0
         self.episode = 0
         self._published_s: dict[int, float] = {}
@@ -175,6 +176,7 @@ class RobotNode:
             self.transport_latency.add(latency - compute_s)
             self.episode_latency_s.append(latency)
             self.episode_compute_s.append(compute_s)
+            self.episode_cpu_s += float(msg.meta.get("cpu_ms", 0.0)) / 1e3
         self._last_obs_seq_answered = obs_seq
         self.pending = PendingActions(collections.deque(rows), msg.meta["mode"], now)
         return True

@@ -17,7 +17,7 @@ from sim.experts.humanoid_arms import TwoArmExpert, arm_for_y
 from sim.experts.insert import InsertExpert, InsertExpertConfig
 from sim.tasks.insert import Insert
 
-HUMANOID_INSERT_CONFIG = InsertExpertConfig(carry_z_m=0.12, hover_above_m=0.07, align_gain=0.25)
+HUMANOID_INSERT_CONFIG = InsertExpertConfig(carry_z_m=0.12, hover_above_m=0.07)
 
 
 def arm_for_peg_and_hole(observation: Observation) -> int:

@@ -323,7 +323,13 @@ class HumanoidKinematics:
         q_arm = best_q
         self._set_arm(q_arm, arm_slice)
         task = _Task.measure(self, name, ee_pose[:3], target)
-        q[arm_slice] = np.clip(q_arm + task.posture_step(HOME_ARM_Q - q_arm), lower, upper)
+        toward = HOME_ARM_Q - q_arm
+        free = ~(((q_arm <= lower) & (toward < 0)) | ((q_arm >= upper) & (toward > 0)))
+        posed = np.clip(q_arm + task.posture_step(toward, free), lower, upper)
+        self._set_arm(posed, arm_slice)
+        if _Task.measure(self, name, ee_pose[:3], target).cost() <= task.cost() + IK_RESIDUAL_M:
+            q_arm = posed  # the posture step is only taken where it leaves the pose as it was
+        q[arm_slice] = q_arm
         return q
 
     def _set_arm(self, q_arm: np.ndarray, arm_slice: slice) -> None:
@@ -378,11 +384,12 @@ class _Task:
         pitch_left = self.pitch_error - float(self.pitch_jac @ step)
         return step + null @ (_damped_pinv(j2[None, :]) @ np.array([pitch_left]))
 
-    def posture_step(self, toward: np.ndarray) -> np.ndarray:
-        """`NULLSPACE_GAIN` of the way toward `toward`, inside the null space of the whole pose task."""
-        jac = np.vstack([self.primary_jac, self.pitch_jac])
+    def posture_step(self, toward: np.ndarray, free: np.ndarray) -> np.ndarray:
+        """`NULLSPACE_GAIN` of the way toward `toward`, in the null space of the whole pose task (`free` joints only:
+        a joint held at a limit would turn the step into a pose error)."""
+        jac = np.vstack([self.primary_jac, self.pitch_jac]) * free
         null = np.eye(jac.shape[1]) - np.linalg.pinv(jac, rcond=1e-6) @ jac
-        return null @ (NULLSPACE_GAIN * toward)
+        return null @ (NULLSPACE_GAIN * toward * free)
 
 
 def _damped_pinv(jac: np.ndarray) -> np.ndarray:
