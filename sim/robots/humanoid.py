@@ -7,14 +7,10 @@ to the world (`useFixedBase=True`) just behind the table's near edge (x = -0.2),
 Every joint, legs included, is position-controlled at its URDF effort limit, so the
 legs and the leaning torso hold their station posture while one arm works.
 
-Which arm moves: `arms = ("left", "right")`; `select_arm(i)` makes arm `i` the one that
-`ee_pose`, `gripper_opening`, `finger_contact`, `wrist_mount_pose` and the gripper
-command refer to (the other gripper keeps its last target). `joint_states` and
-`set_targets` always cover all 31 non-finger joints (`joint_names`), so the safety filter
-and the joint-position action mode see the whole body.
-
-`HumanoidKinematics` solves IK for the active arm only, on a private never-stepped copy,
-with every other joint held at the seed's values (see its docstring).
+`select_arm(i)` picks which of `arms = ("left", "right")` the end-effector methods and the
+gripper command refer to (the other gripper keeps its last target); `joint_states` and
+`set_targets` always cover all 31 non-finger joints, so the safety filter sees the whole
+body. `HumanoidKinematics` solves IK for the active arm only, on a private copy.
 """
 
 from __future__ import annotations
@@ -52,16 +48,21 @@ ARM_SLICES = {arm: slice(BODY_JOINTS.index(f"{arm}_{ARM_JOINTS[0]}"), BODY_JOINT
 # The pelvis is welded here: hip joints 7 cm behind the table edge (the thighs clear it by
 # 5 mm), soles 2 mm above the floor.
 PELVIS_POSITION = (-0.27, 0.0, 0.282)
+# Fraction of the error PyBullet's position servo corrects per physics step. The default (0.1)
+# leaves the light wrist short of sub-millimetre corrections (an insertion's last steps).
+POSITION_GAIN = 0.5
 FINGER_TRAVEL_M = 0.04  # each finger; the gripper opens to 0.08 m like the Panda's
 FINGER_FORCE_N = 40.0
 FINGER_FRICTION = 1.5
 FINGER_GEAR_FORCE_N = 200.0  # the linkage keeping the jaws symmetric: stiffer than a finger's push
-GRASP_TO_PALM_M = 0.105  # the wrist camera mount (palm centre) is this far behind the grasp point
+# The wrist camera mount sits this far behind the grasp point, like the Panda's hand frame.
+GRASP_TO_PALM_M = 0.105
 DOWN_QUAT = np.array([1.0, 0.0, 0.0, 0.0])  # gripper pointing down, fingers closing along world y
 
-# Station posture: torso leaning 1.25 rad over the table, head tilted down at the work area,
-# each arm's grasp point about 0.2 m above the table in front of its shoulder, pointing down
-# (the arm angles were solved once with `HumanoidKinematics`; tests check where they land).
+# Station posture: torso leaning 1.25 rad over the table, head camera looking down at parts and
+# bins, grasp points 0.10 m above the table pointing down (arm angles solved once with
+# `HumanoidKinematics`; tests check them). Pointing down, a hand reaches x = 0.24-0.65 m, but only
+# ~0.13 m high over the far half (the wrist runs out of flexion): see sim/experts/humanoid_*.py.
 STATION = {"waist_pitch": 1.25, "neck_pitch": 0.2}
 HOME_ARM_Q = np.array([1.08, -0.32, 0.211, 1.901, -1.139, 0.31, -0.424])
 HOME_EE_XYZ = {"left": (0.40, 0.16, 0.10), "right": (0.40, -0.16, 0.10)}
@@ -195,7 +196,7 @@ class HumanoidModel(_HumanoidBody):
         return self.link_pose(self.ee_links[self.arm])
 
     def wrist_mount_pose(self) -> np.ndarray:
-        """The active hand's palm centre, oriented like the grasp frame (the Panda hand's convention)."""
+        """The active hand's wrist camera mount, oriented like the grasp frame (the Panda hand's convention)."""
         pose = self.ee_pose()
         pose[:3] -= quat_to_matrix(pose[3:])[:, 2] * GRASP_TO_PALM_M
         return pose
@@ -223,7 +224,7 @@ class HumanoidModel(_HumanoidBody):
         """Position targets for all 31 joints at their effort limits; `gripper` drives the active hand only."""
         self.client.setJointMotorControlArray(
             self.body, self.joints, p.POSITION_CONTROL, targetPositions=[float(x) for x in q],
-            forces=[float(x) for x in BODY_LIMITS.effort],
+            forces=[float(x) for x in BODY_LIMITS.effort], positionGains=[POSITION_GAIN] * len(self.joints),
         )
         self._gripper_targets[self.arm] = float(np.clip(gripper, 0.0, 1.0))
         for arm in ARMS:
