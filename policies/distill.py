@@ -85,13 +85,15 @@ class DistillConfig:
     eval_seed_start: int = 1_000_000
     val_episodes: int = 40  # per round, on their own seeds, to choose which round to ship (0: the last)
     val_seed_start: int = 2_000_000
+    val_executions: tuple[str, ...] = ("first", "ensemble")  # execution modes tried on validation seeds
     heldout_env_kwargs: dict = field(default_factory=dict)  # e.g. the env's held-out paraphrases
     output: str = ""  # copy the final checkpoint here (e.g. assets/student/student.pt)
     progress: bool = True
 
 
 # Settings that do not change what is trained, so they may differ between a run and its resume.
-RESUME_FREE = {"workers", "threads", "progress", "output", "val_episodes", "val_seed_start", "eval_episodes"}
+RESUME_FREE = {"workers", "threads", "progress", "output", "eval_episodes", "val_episodes", "val_seed_start",
+               "val_executions"}  # fmt: skip
 
 
 def main(cfg: DistillConfig) -> dict:
@@ -186,41 +188,40 @@ def main(cfg: DistillConfig) -> dict:
         _write_json(run_dir / "state.json", state)
         log.info("round %d: %s", r, record)
 
-    # 4. Pick the round with the best success on validation seeds (robomimic-style rollout selection;
-    #    ties go to the later round), then evaluate it against the teacher on held-out test seeds.
+    # 4. Pick the (round, execution mode) with the best success on validation seeds (robomimic-style
+    #    rollout selection; ties go to the later round), then test it against the teacher on held-out seeds.
     results: dict = {"train_seconds": round(time.perf_counter() - t_start, 1), "demos": demo_summary}
     val_seeds = range(cfg.val_seed_start, cfg.val_seed_start + cfg.val_episodes)
-    validation = _read_json(run_dir / "validation.json")
-    for r in range(cfg.dagger_rounds + 1) if cfg.val_episodes else []:
-        key = f"round_{r}/seeds_{val_seeds.start}_{val_seeds.stop}"
+    validation, modes = _read_json(run_dir / "validation.json"), list(dict.fromkeys(cfg.val_executions))
+    scores = {(cfg.dagger_rounds, cfg.execution): 0.0}
+    for r, mode in [(r, m) for r in range(cfg.dagger_rounds + 1) for m in modes] if cfg.val_episodes else []:
+        key = f"round_{r}/{mode}/seeds_{val_seeds.start}_{val_seeds.stop}"
         if key not in validation:
-            spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={cfg.execution}"
-            validation[key] = evaluate(
-                cfg.task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps, cfg.progress
-            )["success_rate"]
+            spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={mode}"
+            validation[key] = evaluate(cfg.task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps,
+                                       cfg.progress)["success_rate"]  # fmt: skip
             _write_json(run_dir / "validation.json", validation)
-        state["history"][r]["val_success"] = validation[key]
-    best = max(range(cfg.dagger_rounds + 1), key=lambda r: (state["history"][r].get("val_success", 0), r))
-    final = run_dir / f"round_{best}.pt"
-    results.update(
-        selected_round=best,
-        history=state["history"],
-        validation_seconds=round(time.perf_counter() - t_start - results["train_seconds"], 1),
+        scores[r, mode] = state["history"][r][f"val_success_{mode}"] = validation[key]
+    best, execution = max(
+        scores, key=lambda rm: (scores[rm], rm[0], -modes.index(rm[1]) if rm[1] in modes else 0)
     )
+    final = run_dir / f"round_{best}.pt"
+    results.update(selected_round=best, execution=execution, history=state["history"],
+                   validation_seconds=round(time.perf_counter() - t_start - results["train_seconds"], 1))  # fmt: skip
     if cfg.eval_episodes:
         seeds = range(cfg.eval_seed_start, cfg.eval_seed_start + cfg.eval_episodes)
         splits = {"heldout_seeds": cfg.env_kwargs}
         if cfg.heldout_env_kwargs:
             splits["heldout_paraphrases"] = {**cfg.env_kwargs, **cfg.heldout_env_kwargs}
         for split, kwargs in splits.items():
-            student = f"student:{final.resolve()}?execution={cfg.execution}"
+            student = f"student:{final.resolve()}?execution={execution}"
             for name, spec in (("student", student), ("teacher", teacher)):
-                results[f"{split}/{name}"] = evaluate(
-                    cfg.task, spec, seeds, cfg.workers, kwargs, max_steps, cfg.progress
-                )
+                results[f"{split}/{name}"] = evaluate(cfg.task, spec, seeds, cfg.workers, kwargs, max_steps,
+                                                      cfg.progress)  # fmt: skip
     _write_json(run_dir / "results.json", results)
-    if cfg.output:
+    if cfg.output:  # the shipped file runs in the selected execution mode by default
         model, _ = load_checkpoint(final)
+        model.cfg.execution = execution
         save_checkpoint(Path(cfg.output), model, meta={"config": _jsonable(cfg), "results": results})
     return results
 
@@ -369,8 +370,9 @@ def config_from_args(args: argparse.Namespace) -> DistillConfig:
         data = json.loads(Path(args.config).read_text())
         values.update(data.get("config", data))  # a state.json works as a config too
     values.update({k: v for k, v in vars(args).items() if k in _FIELDS and v is not None})
-    if "cameras" in values:
-        values["cameras"] = tuple(values["cameras"])
+    for key in ("cameras", "val_executions"):
+        if key in values:
+            values[key] = tuple(values[key])
     return DistillConfig(**values)
 
 

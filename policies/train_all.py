@@ -30,7 +30,7 @@ def train_all(run_dir: Path, assets: Path, config: Path = CONFIG) -> dict:
     started = time.perf_counter()
     settings = json.loads(config.read_text())
     cfg = DistillConfig(**{**settings, "run_dir": str(run_dir), "output": str(run_dir / "student.pt")})
-    cfg.cameras = tuple(cfg.cameras)
+    cfg.cameras, cfg.val_executions = tuple(cfg.cameras), tuple(cfg.val_executions)
     results = distill(cfg)
     assets.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "student.pt", assets / "student.pt")

@@ -15,6 +15,7 @@ from policies.dataset.collect import collect
 from policies.dataset.hdf5 import episode_files, read_episode
 from policies.dataset.toy import ToyReachExpert
 from policies.registry import register_policy_kind
+from policies.student.runtime import load_student
 
 torch.set_num_threads(1)
 TOY = "robocell-toy/Reach-v0"
@@ -88,6 +89,7 @@ def tiny_config(run_dir: Path, **overrides) -> distill.DistillConfig:
         text_pretrain_steps=0,
         text_loss_weight=0.0,
         eval_episodes=0,
+        val_episodes=0,
         progress=False,
     )
     settings.update(overrides)
@@ -129,6 +131,13 @@ def test_resumes_after_the_last_finished_round(tmp_path: Path, monkeypatch, capl
     assert state["finished_round"] == 2 and [h["round"] for h in state["history"]] == [0, 1, 2]
     assert all((tmp_path / f"round_{r}.pt").read_bytes() == before[r] for r in (0, 1))  # not retrained
     assert (tmp_path / "round_2.pt").exists() and (tmp_path / "results.json").exists()
+
+    # Validation picks a (round, execution mode) and the shipped file remembers the mode.
+    results = distill.main(tiny_config(tmp_path, val_episodes=3, output=str(tmp_path / "shipped.pt")))
+    assert set(json.loads((tmp_path / "validation.json").read_text())) == {
+        f"round_{r}/{m}/seeds_2000000_2000003" for r in range(3) for m in ("first", "ensemble")
+    }
+    assert load_student(str(tmp_path / "shipped.pt")).execution == results["execution"]
 
     with pytest.raises(ValueError, match="bc_epochs"):  # other settings must not silently mix
         distill.main(tiny_config(tmp_path, bc_epochs=5))

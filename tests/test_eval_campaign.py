@@ -218,3 +218,13 @@ def test_the_robocell_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
                      "--json", str(tmp_path / "compare.json")]) == 0
     assert "p (McNemar)" in capsys.readouterr().out
     assert json.loads((tmp_path / "compare.json").read_text())["overall"]["pairs"] == 12
+
+
+def test_the_humanoid_is_evaluated_with_its_own_expert(tmp_path: Path) -> None:
+    """`--policy expert:PickPlace --robot humanoid` plays the two-arm expert, with its 8-entry actions."""
+    jobs = plan_episodes(_config(tmp_path, policy="expert:PickPlace", tasks=["PickPlace"], robot="humanoid"))
+    assert {j.policy for j in jobs} == {"expert:PickPlace?robot=humanoid"}
+    summary = evaluate(_config(tmp_path, policy="expert:PickPlace", tasks=["PickPlace"], robot="humanoid",
+                               episodes=1, seed=1, plugins=[]))
+    records = read_records(tmp_path / "episodes.jsonl")
+    assert [r["robot"] for r in records] == ["humanoid"] and records[0]["success"], summary

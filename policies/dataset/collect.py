@@ -12,6 +12,8 @@ progress. Rerunning the same command skips seeds whose files exist, i.e. it resu
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -53,7 +55,18 @@ class CollectJob:
     action_noise: float = 0.0  # DART noise on executed teacher actions (labels stay clean)
 
 
-_CACHE: dict[str, Any] = {}
+_CACHE: dict[str, Any] = {}  # this process's envs and policies, built on first use
+
+
+@atexit.register
+def _close_cached() -> None:
+    """Close simulators before interpreter teardown (PyBullet clients complain when collected late)."""
+    for item in _CACHE.values():
+        close = getattr(item, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):
+                close()
+    _CACHE.clear()
 
 
 def _cached(key: str, build: Any) -> Any:

@@ -85,12 +85,21 @@ def episode_seed(seed: int, index: int) -> int:
     return seed + index
 
 
+def policy_for_robot(spec: str, robot: str) -> str:
+    """`expert:Task` on another robot means that robot's expert (`expert:Task?robot=humanoid`)."""
+    kind, _, rest = spec.partition(":")
+    if kind != "expert" or robot == "panda" or "robot=" in rest:
+        return spec
+    return f"{spec}{'&' if '?' in rest else '?'}robot={robot}"
+
+
 def plan_episodes(config: EvalConfig) -> list[EpisodeJob]:
     """Every episode of the campaign, index-major so a partial run covers all tasks evenly."""
     return [
         EpisodeJob(
             task=task, robot=config.robot, seed=episode_seed(config.seed, index), index=index,
-            policy=config.policy, plugins=tuple(config.plugins), record_video=index < config.videos,
+            policy=policy_for_robot(config.policy, config.robot), plugins=tuple(config.plugins),
+            record_video=index < config.videos,
             video_format=config.video_format, max_steps=config.max_steps,
         )
         for index in range(config.episodes)

@@ -41,6 +41,9 @@ class StudentConfig:
     text_dim: int = 32
     max_tokens: int = 24
     hidden: int = 256
+    execution: str = (
+        "first"  # how `runtime.load_student` plays chunks unless told otherwise (chosen on validation)
+    )
     extra: dict = field(default_factory=dict)  # free-form notes (task, data), kept in the checkpoint
 
     def to_dict(self) -> dict:

@@ -7,8 +7,9 @@
 
 Every form takes the raw observation (uint8 images, proprio, instruction tokens) and returns
 an action chunk (T, 7); normalisation is inside the network. Inference runs on one thread by
-default, under `torch.inference_mode`. `execution` picks what `act` returns:
-    "first"     the first row of a fresh chunk every step (closed loop; the default)
+default, under `torch.inference_mode`. `execution` picks what `act` returns (default: the mode
+saved with the student, `StudentConfig.execution`):
+    "first"     the first row of a fresh chunk every step (closed loop)
     "queue"     play a chunk out row by row, predicting again when it runs out
     "ensemble"  average the rows that all recent chunks predict for this step (ACT's temporal ensembling)
     "chunk"     the whole (T, 7) chunk, for a robot node that plays chunks out itself
@@ -95,7 +96,9 @@ def onnx_backend(path: Path, threads: int = 1) -> tuple[Backend, StudentConfig]:
     names = [i.name for i in session.get_inputs()]
 
     def run(scene: np.ndarray, wrist: np.ndarray, proprio: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        feeds = dict(zip(("scene", "wrist", "proprio", "tokens"), (scene, wrist, proprio, tokens), strict=True))
+        feeds = dict(
+            zip(("scene", "wrist", "proprio", "tokens"), (scene, wrist, proprio, tokens), strict=True)
+        )
         return session.run(None, {n: feeds[n] for n in names})[0]
 
     return run, StudentConfig.from_dict(json.loads(meta[META_KEY]))
@@ -105,8 +108,9 @@ class StudentPolicy:
     """The student behind the `Policy` interface. Not thread-safe; one instance per episode stream."""
 
     def __init__(
-        self, backend: Backend, cfg: StudentConfig, execution: str = "first", ensemble_k: float = 0.5
+        self, backend: Backend, cfg: StudentConfig, execution: str | None = None, ensemble_k: float = 0.5
     ):
+        execution = execution or cfg.execution
         if execution not in EXECUTION_MODES:
             raise ValueError(f"execution {execution!r}, expected one of {EXECUTION_MODES}")
         self.backend, self.cfg, self.execution, self.ensemble_k = backend, cfg, execution, ensemble_k
@@ -161,10 +165,12 @@ class StudentPolicy:
         return np.ascontiguousarray(img[None, :, :, :3], dtype=np.uint8)
 
 
-def load_student(path: str, execution: str = "first", threads: int = 1) -> StudentPolicy:
+def load_student(path: str, execution: str | None = None, threads: int = 1) -> StudentPolicy:
     """A `Policy` from a checkpoint (.pt), TorchScript (.ts, incl. .int8.ts) or ONNX (.onnx) file.
 
-    Sets torch's intra-op threads to `threads` (default 1: the student is sized for one core).
+    `execution` defaults to the mode saved with the student (`StudentConfig.execution`, picked on
+    validation seeds by `robocell distill`). Sets torch's intra-op threads to `threads` (default 1:
+    the student is sized for one core).
     A spec may carry options after "?", e.g. `student:assets/student/student.pt?execution=ensemble`.
     """
     path, _, query = path.partition("?")
