@@ -1,11 +1,14 @@
-"""The simulator: physics, rendering, env steps, resets and the PickPlace expert, against panda-gym.
+"""The simulator: physics, rendering, env steps, resets and every expert, against panda-gym.
 
 Every number comes from this one invocation on this machine, so ratios between them are
 fair (the peer, panda-gym's PandaPickAndPlace-v3, is measured in the same run when it is
 installed: `pip install -e ".[bench]"`). Prints a table and writes benchmarks/results/sim.json.
 
-    .venv/bin/python benchmarks/bench_sim.py                 # expert on 100 seeds
+    .venv/bin/python benchmarks/bench_sim.py                 # every expert on 100 seeds
     .venv/bin/python benchmarks/bench_sim.py --episodes 20   # quicker
+
+Env-step rates run in this one process (one core); the expert success rates, which only
+count, use `--workers` processes.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from policies.dataset.collect import evaluate
 from sim.backend import SETTLE_STEPS
 from sim.cameras import render_scene, render_wrist
 from sim.envs import ManufacturingEnv
-from sim.experts import make_expert
+from sim.experts import EXPERTS, VARIANTS
 from sim.robots.panda import PandaModel
 from sim.tasks.pick_place import PickPlace
 from sim.world import World
@@ -72,13 +76,17 @@ def bench_render(size: int, seconds: float) -> dict[str, dict[str, float]]:
     return results
 
 
-def bench_env(size: int, cameras: tuple[str, ...], steps: int, seconds: float) -> dict[str, float]:
-    env = ManufacturingEnv(image_size=size, cameras=cameras)
+def bench_env(
+    size: int, cameras: tuple[str, ...], steps: int, seconds: float, robot: str = "panda"
+) -> dict[str, float]:
+    """PickPlace env steps/s under random actions, and reset time, for `robot`."""
+    env = ManufacturingEnv(image_size=size, cameras=cameras, robot=robot)
     rng = np.random.default_rng(0)
     env.reset(seed=0)
     start = time.perf_counter()
     for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(rng.uniform(-1, 1, 7).astype(np.float32))
+        action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+        _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
     steps_per_s = steps / (time.perf_counter() - start)
@@ -87,27 +95,34 @@ def bench_env(size: int, cameras: tuple[str, ...], steps: int, seconds: float) -
     return {"steps_per_s": steps_per_s, "reset_ms": reset_ms}
 
 
-def bench_expert(episodes: int) -> dict[str, object]:
-    env = ManufacturingEnv(cameras=())
-    expert = make_expert("PickPlace")
-    successes, lengths, failed = 0, [], []
-    start = time.perf_counter()
-    for seed in range(episodes):
-        obs, info = env.reset(seed=seed)
-        expert.reset(info["instruction"])
-        terminated = truncated = False
-        while not (terminated or truncated):
-            obs, _, terminated, truncated, info = env.step(expert.act(obs))
-        successes += int(info["success"])
-        lengths.append(info["steps"])
-        if not info["success"]:
-            failed.append(seed)
+def bench_physics_humanoid(seconds: float) -> float:
+    """stepSimulation/s of the fixed-pelvis humanoid at its PickPlace station."""
+    env = ManufacturingEnv(cameras=(), robot="humanoid")
+    env.reset(seed=0)
+    world = env.sim._connected()
+    steps = rate(lambda: world.step(1), seconds)
     env.close()
-    return {
-        "episodes": episodes, "successes": successes, "failed_seeds": failed,
-        "mean_steps": float(np.mean(lengths)), "max_steps": int(np.max(lengths)),
-        "wall_s": time.perf_counter() - start,
-    }
+    return steps
+
+
+def expert_specs() -> list[tuple[str, str, str]]:
+    """(task, robot, policy spec) for every scripted expert: each task's, then the humanoid's."""
+    specs = [(task, "panda", f"expert:{task}") for task in EXPERTS]
+    specs += [(t, v, f"expert:{t}?{k}={v}") for t, k, v in VARIANTS if k == "robot"]
+    specs += [(t, "panda", f"expert:{t}?{k}={v}") for t, k, v in VARIANTS if k != "robot"]
+    return specs
+
+
+def bench_experts(episodes: int, workers: int) -> list[dict[str, object]]:
+    """Success of every expert on seeds 0..episodes-1 (no cameras: experts read privileged state)."""
+    results = []
+    for task, robot, spec in expert_specs():
+        start = time.perf_counter()
+        summary = evaluate(task, spec, range(episodes), workers, {"cameras": (), "robot": robot}, progress=False)
+        results.append({"task": task, "robot": robot, **summary, "wall_s": time.perf_counter() - start})
+        print(f"  expert {spec:34s} {robot:8s} {summary['success_rate']:6.1%} of {episodes} seeds, "
+              f"mean {summary['mean_steps']:.1f} steps, failed {summary['failed_seeds']}", flush=True)
+    return results
 
 
 def bench_panda_gym(size: int, steps: int) -> dict[str, float] | None:
@@ -140,7 +155,8 @@ def bench_panda_gym(size: int, steps: int) -> dict[str, float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=100, help="expert episodes (seeds 0..N-1)")
+    parser.add_argument("--episodes", type=int, default=100, help="expert episodes per task (seeds 0..N-1)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for the experts")
     parser.add_argument("--size", type=int, default=96, help="image size in pixels")
     parser.add_argument("--seconds", type=float, default=2.0, help="time per rate measurement")
     parser.add_argument("--env-steps", type=int, default=300)
@@ -149,11 +165,13 @@ def main() -> None:
     logging.getLogger("robot.safety").setLevel(logging.ERROR)  # random actions hit the limits often
 
     physics = bench_physics(args.seconds)
+    physics_humanoid = bench_physics_humanoid(args.seconds)
     render = bench_render(args.size, args.seconds)
     env_cameras = bench_env(args.size, ("scene", "wrist"), args.env_steps, args.seconds)
     env_state = bench_env(args.size, (), args.env_steps * 5, args.seconds)
+    humanoid_cameras = bench_env(args.size, ("scene", "wrist"), args.env_steps, args.seconds, "humanoid")
+    humanoid_state = bench_env(args.size, (), args.env_steps * 5, args.seconds, "humanoid")
     peer = bench_panda_gym(args.size, args.env_steps // 3)
-    expert = bench_expert(args.episodes)
 
     s = args.size
     print(f"\nrobocell sim on {os.cpu_count()} CPUs (one process, one thread)")
@@ -161,24 +179,32 @@ def main() -> None:
     for visuals, fps in render.items():
         print(f"  render {s}x{s}, {visuals:9s} Panda visuals   "
               f"scene {fps['scene']:5.0f}  wrist {fps['wrist']:5.0f} frames/s")
-    print(f"  env steps, scene+wrist {s}x{s}                {env_cameras['steps_per_s']:10.1f} steps/s"
-          f"   reset {env_cameras['reset_ms']:.1f} ms")
-    print(f"  env steps, no cameras                       {env_state['steps_per_s']:10.1f} steps/s"
-          f"   reset {env_state['reset_ms']:.1f} ms")
+    print(f"  physics (humanoid, fixed pelvis, PickPlace)  {physics_humanoid:10,.0f} stepSimulation/s")
+    for robot, cams, state in (("panda", env_cameras, env_state), ("humanoid", humanoid_cameras, humanoid_state)):
+        print(f"  {robot:8s} env steps, scene+wrist {s}x{s}       {cams['steps_per_s']:10.1f} steps/s"
+              f"   reset {cams['reset_ms']:.1f} ms")
+        print(f"  {robot:8s} env steps, no cameras              {state['steps_per_s']:10.1f} steps/s"
+              f"   reset {state['reset_ms']:.1f} ms")
     if peer:
         print(f"  peer panda-gym PickAndPlace-v3, state       {peer['state_steps_per_s']:10.1f} steps/s")
         print(f"  peer panda-gym PickAndPlace-v3, {s}x{s} render "
               f"{peer['render_steps_per_s']:8.1f} steps/s (one camera)")
+        ratio = env_cameras["steps_per_s"] / peer["render_steps_per_s"]
+        print(f"  ratio robocell (two cameras) / panda-gym (one camera) at {s}x{s}: {ratio:.1f}x (goal 10x)")
     else:
+        ratio = None
         print("  peer panda-gym: not installed (pip install -e '.[bench]')")
-    print(f"  expert PickPlace: {expert['successes']}/{expert['episodes']} seeds succeed "
-          f"(failed {expert['failed_seeds']}), mean {expert['mean_steps']:.1f} steps, max {expert['max_steps']}")
+    experts = bench_experts(args.episodes, args.workers)
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "image_size": s, "physics_steps_per_s": physics, "render_frames_per_s": render,
-        "env_scene_wrist": env_cameras, "env_no_cameras": env_state, "panda_gym": peer, "expert": expert,
+        "env_scene_wrist": env_cameras, "env_no_cameras": env_state, "panda_gym": peer,
+        "ratio_vs_panda_gym": ratio,
+        "humanoid": {"physics_steps_per_s": physics_humanoid, "env_scene_wrist": humanoid_cameras,
+                     "env_no_cameras": humanoid_state},
+        "experts": experts,
         "load_average_1min": os.getloadavg()[0],
     }, indent=2))
     print(f"wrote {out}")

@@ -11,14 +11,22 @@ kinematic copy of the robot and never touches the physics.
 Counting: `EpisodeInfo.steps` counts `advance()` calls since the reset (one per control
 step when driven by the env or the robot node). The time limit is the task's
 `time_limit_s` of *simulated* time, so it does not depend on how the caller steps.
+
+Domain randomisation (`sim.randomization`, off by default): with `domain_randomization` set,
+each episode's lighting, camera jitter and part masses and frictions are drawn at reset from
+a generator seeded by the episode seed alone, so they too are the same for the same seed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from robot.interface import EpisodeInfo, Robot, RobotState
 from sim import cameras as cams
+from sim.randomization import DomainRandomization, EpisodeRandomization, draw
 from sim.robots import Kinematics, RobotModel, robot_model_class
 from sim.tasks import Task, task_class
 from sim.tasks.language import SPLITS
@@ -43,6 +51,7 @@ class SimRobot(Robot):
         physics_hz: int = 240,
         seed: int | None = None,
         instruction_split: str = "train",
+        domain_randomization: DomainRandomization | bool | Mapping[str, Any] | None = None,
     ) -> None:
         self._task_class = task_class(task)
         self._model_class = robot_model_class(robot)
@@ -60,6 +69,8 @@ class SimRobot(Robot):
         self.camera_names = tuple(cameras)
         self.physics_hz = int(physics_hz)
         self.instruction_split = instruction_split
+        self.domain_randomization = DomainRandomization.resolve(domain_randomization)
+        self.randomization: EpisodeRandomization | None = None  # this episode's draw (None when off)
         self.joint_names = self._model_class.joint_names
         self.limits = self._model_class.limits
         self.arms = tuple(self._model_class.arms)
@@ -106,6 +117,9 @@ class SimRobot(Robot):
         self._model.reset()
         self._task = self._task_class(world, self._model, self.instruction_split)
         self._task.reset(rng)
+        if self.domain_randomization is not None:
+            self.randomization = draw(self.domain_randomization, seed, world.part_ids)
+            self.randomization.apply_dynamics(world.client)
         world.finish_loading()
         world.step(SETTLE_STEPS)
         world.physics_steps = 0
@@ -199,8 +213,12 @@ class SimRobot(Robot):
         """One HxWx3 uint8 image from `camera` ("scene" or "wrist"), `size` pixels square."""
         world = self._connected()
         size = self.image_size if size is None else int(size)
+        dr = self.randomization  # None (randomisation off): the renderer's own light, cameras unmoved
+        lighting = dr.lighting if dr is not None else None
         if camera == "scene":
-            return cams.render_scene(world.client, size, self._model.scene_camera())
+            view = self._model.scene_camera()
+            return cams.render_scene(world.client, size, dr.scene_camera(view) if dr else view, lighting)
         if camera == "wrist":
-            return cams.render_wrist(world.client, size, self._model.wrist_mount_pose())
+            mount = dr.wrist_camera(cams.WristCamera()) if dr else cams.WristCamera()
+            return cams.render_wrist(world.client, size, self._model.wrist_mount_pose(), mount, lighting)
         raise ValueError(f"unknown camera {camera!r}, expected one of {cams.CAMERA_NAMES}")

@@ -3,15 +3,21 @@
 Two views: a fixed `scene` camera looking at the table from in front of the robot, and a
 `wrist` camera fixed to the hand, looking along the fingers. Images are HxWx3 uint8.
 Rendering costs far more than physics, so callers render once per control step at most.
+`lighting` (a `sim.randomization.Lighting`, for domain randomisation) sets the renderer's light;
+without it no light setting is passed and the renderer uses its own defaults.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
+
+if TYPE_CHECKING:
+    from sim.randomization import Lighting
 
 CAMERA_NAMES = ("scene", "wrist")
 
@@ -28,10 +34,13 @@ class SceneCamera:
 
 @dataclass(frozen=True)
 class WristCamera:
-    """Mounted on the hand at `offset_m` (hand frame), aimed at the point `aim_m` ahead of the palm."""
+    """Mounted on the hand at `offset_m` (hand frame), aimed at the point `aim_m` ahead of the palm.
+
+    Image "up" is `up_m` in the hand frame; None means the hand's x axis."""
 
     offset_m: tuple[float, float, float] = (0.05, 0.0, 0.065)
     aim_m: tuple[float, float, float] = (0.0, 0.0, 0.3)
+    up_m: tuple[float, float, float] | None = None
     fov_deg: float = 75.0
     near_m: float = 0.01
     far_m: float = 2.0
@@ -41,26 +50,36 @@ def _projection(client: BulletClient, fov_deg: float, near: float, far: float) -
     return client.computeProjectionMatrixFOV(fov=fov_deg, aspect=1.0, nearVal=near, farVal=far)
 
 
-def _render(client: BulletClient, size: int, view: list[float], projection: list[float]) -> np.ndarray:
+def _render(
+    client: BulletClient, size: int, view: list[float], projection: list[float], lighting: Lighting | None = None
+) -> np.ndarray:
+    light = lighting.render_kwargs() if lighting is not None else {}
     _, _, rgba, _, _ = client.getCameraImage(
         size, size, viewMatrix=view, projectionMatrix=projection, shadow=0,
-        renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK,
+        renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK, **light,
     )
     return np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
 
 
-def render_scene(client: BulletClient, size: int, camera: SceneCamera = SceneCamera()) -> np.ndarray:
+def render_scene(
+    client: BulletClient, size: int, camera: SceneCamera = SceneCamera(), lighting: Lighting | None = None
+) -> np.ndarray:
     view = client.computeViewMatrix(camera.eye, camera.target, camera.up)
-    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m))
+    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m), lighting)
 
 
 def render_wrist(
-    client: BulletClient, size: int, hand_pose: np.ndarray, camera: WristCamera = WristCamera()
+    client: BulletClient,
+    size: int,
+    hand_pose: np.ndarray,
+    camera: WristCamera = WristCamera(),
+    lighting: Lighting | None = None,
 ) -> np.ndarray:
     """Render from the hand; `hand_pose` is the hand link's [x y z qx qy qz qw]."""
     rotation = np.array(client.getMatrixFromQuaternion(hand_pose[3:7])).reshape(3, 3)
     eye = hand_pose[:3] + rotation @ np.array(camera.offset_m)
     target = hand_pose[:3] + rotation @ np.array(camera.aim_m)
-    up = rotation[:, 0]  # the hand's x axis: image "up" points away from the fingers' closing axis
+    # By default the hand's x axis: image "up" points away from the fingers' closing axis.
+    up = rotation[:, 0] if camera.up_m is None else rotation @ np.array(camera.up_m)
     view = client.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist())
-    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m))
+    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m), lighting)

@@ -12,11 +12,15 @@ node, so a policy trained here sees the robot behave as in deployment.
   task's time limit (150 control steps at 20 Hz for PickPlace).
 * `reset(seed=s)` plays simulator episode `s` (the same layout as `SimRobot.reset_episode(s)`);
   `reset()` draws the next episode seed from the env's seeded generator.
+* `domain_randomization` (off by default; `True`, a dict of fields or a
+  `sim.randomization.DomainRandomization`): lighting, camera pose jitter, part mass and
+  friction drawn per episode from the episode seed, e.g.
+  ``gym.make("robocell/PickPlace-v0", domain_randomization=True)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -27,6 +31,7 @@ from robot.controller import ActionController
 from robot.interface import EE_ACTION_DIM, EE_ACTION_DIM_WITH_ARM, RobotState
 from robot.safety import SafetyConfig, SafetyFilter
 from sim.backend import SEED_BOUND, SimRobot
+from sim.randomization import DomainRandomization
 from sim.tasks.language import INSTRUCTION_CHARSET, MAX_INSTRUCTION_LENGTH
 
 JOINT_MARGIN_RAD = 0.2
@@ -54,6 +59,7 @@ class ManufacturingEnv(gym.Env):
         render_mode: str | None = None,
         render_size: int | None = None,
         controller_factory: ControllerFactory | None = None,
+        domain_randomization: DomainRandomization | bool | Mapping[str, Any] | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}, expected None or one of {self.metadata['render_modes']}")
@@ -65,7 +71,7 @@ class ManufacturingEnv(gym.Env):
         self.metadata = {**self.metadata, "render_fps": control_hz}
         self.sim = SimRobot(
             task=task, robot=robot, image_size=image_size, cameras=tuple(cameras), physics_hz=physics_hz,
-            instruction_split=instruction_split,
+            instruction_split=instruction_split, domain_randomization=domain_randomization,
         )
         self.sim.connect()
         self._controller_factory = controller_factory or default_controller

@@ -33,6 +33,17 @@ def matrix_to_rotvec(m: np.ndarray) -> np.ndarray:
     return angle * axis
 
 
+def rotvec_to_matrix(v: np.ndarray) -> np.ndarray:
+    """The rotation matrix of axis * angle `v` (radians), by Rodrigues' formula."""
+    v = np.asarray(v, dtype=np.float64)
+    angle = float(np.linalg.norm(v))
+    if angle < 1e-12:
+        return np.eye(3)
+    x, y, z = v / angle
+    k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    return np.eye(3) + np.sin(angle) * k + (1.0 - np.cos(angle)) * (k @ k)
+
+
 def yaw_of(q: np.ndarray) -> float:
     """Heading of the body's x axis about world z (radians)."""
     m = quat_to_matrix(q)

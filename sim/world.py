@@ -101,6 +101,7 @@ class World:
         self.physics_steps = 0
         self.bin_ids: dict[str, int] = {}
         self.table_id = -1
+        self.part_ids: list[int] = []  # bodies added by `add_part` since the last `rebuild`, in order
 
     @property
     def time_s(self) -> float:
@@ -123,6 +124,7 @@ class World:
         c.changeVisualShape(floor, -1, rgbaColor=[0, 0, 0, 0])
         self.table_id = self._add_table()
         self.bin_ids = {name: self._add_bin(spec) for name, spec in BINS.items()}
+        self.part_ids = []
         self.physics_steps = 0
 
     def finish_loading(self) -> None:
@@ -202,6 +204,7 @@ class World:
             body, -1, lateralFriction=PART_FRICTION, spinningFriction=0.002, rollingFriction=0.0005,
             restitution=0.0, angularDamping=0.3,
         )
+        self.part_ids.append(body)
         return body
 
     def body_pose(self, body: int) -> np.ndarray:

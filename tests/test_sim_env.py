@@ -9,6 +9,7 @@ from gymnasium.utils.env_checker import check_env
 
 import sim  # noqa: F401 - registers robocell/PickPlace-v0
 from sim.envs import ManufacturingEnv
+from tests.sim_rollouts import assert_identical, rollout
 
 
 def test_check_env_passes_including_reset_and_step_determinism() -> None:
@@ -19,35 +20,13 @@ def test_check_env_passes_including_reset_and_step_determinism() -> None:
         env.close()
 
 
-def _rollout(env: ManufacturingEnv, seed: int, steps: int) -> list[dict]:
-    actions = np.random.default_rng(seed).uniform(-1, 1, (steps, 7)).astype(np.float32)
-    obs, _ = env.reset(seed=seed)
-    trace = [obs]
-    for action in actions:
-        obs, reward, terminated, truncated, info = env.step(action)
-        trace.append({**obs, "reward": reward, "success": info["success"]})
-    return trace
-
-
-def _assert_identical(a: list[dict], b: list[dict]) -> None:
-    assert len(a) == len(b)
-    for step, (x, y) in enumerate(zip(a, b, strict=True)):
-        assert x.keys() == y.keys()
-        for key in x:
-            if isinstance(x[key], np.ndarray):
-                assert x[key].dtype == y[key].dtype, (step, key)
-                assert np.array_equal(x[key], y[key]), f"step {step}: {key} differs"
-            else:
-                assert x[key] == y[key], f"step {step}: {key} differs"
-
-
 def test_same_seed_and_actions_give_bit_identical_observations_and_images() -> None:
     first, second = ManufacturingEnv(image_size=40), ManufacturingEnv(image_size=40)
     try:
-        reference = _rollout(first, seed=7, steps=15)
-        _rollout(second, seed=3, steps=10)  # some unrelated history first
-        _assert_identical(reference, _rollout(second, seed=7, steps=15))
-        _assert_identical(reference, _rollout(first, seed=7, steps=15))  # and again on the same env
+        reference = rollout(first, seed=7, steps=15)
+        rollout(second, seed=3, steps=10)  # some unrelated history first
+        assert_identical(reference, rollout(second, seed=7, steps=15))
+        assert_identical(reference, rollout(first, seed=7, steps=15))  # and again on the same env
         assert not np.array_equal(reference[-1]["scene_rgb"], reference[0]["scene_rgb"])  # the arm moved
     finally:
         first.close()

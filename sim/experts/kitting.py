@@ -53,6 +53,7 @@ def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         half_extents=s["part_half_extents"].reshape(N_KIT, 3)[i],
         grasped=bool(s["grasped"][i] > 0.5),
         in_goal=bool(s["in_slot"][i] > 0.5),
+        speed_m_s=float(s["part_speeds"][i]),
         goal_xy=slot[:2],
         goal_floor_z=floor_z,
         release_gap_m=float(s["slot_wall_top_z"][0]) - floor_z + WALL_CLEARANCE_M,

@@ -12,8 +12,8 @@ what PickPlace's does not:
   it is carried and subtracted from the hand's target.
 
 Phases: pick (PickPlace's, until it starts to carry) -> carry (above the goal, turning)
--> lower -> release -> retreat (straight up) -> done, or back to pick when the part is lost
-on the way or lands outside the goal.
+-> lower -> release -> retreat (straight up, then wait for the part to come to rest) -> done,
+or back to pick when the part is lost on the way or comes to rest outside the goal.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 from robot.interface import EE_ACTION_DIM
 from sim.experts.pick_place import ExpertConfig, PickPlaceExpert
 from sim.geometry import wrap_angle, yaw_of
-from sim.tasks.pick_place import PickPlace
+from sim.tasks.pick_place import RESTING_SPEED_M_S, PickPlace
 
 NEUTRAL_YAW_RAD = 0.0  # the hand's yaw at home, pointing down, fingers closing along world y
 
@@ -39,6 +39,7 @@ class Placement:
     half_extents: np.ndarray  # (x, y, z) in the part frame
     grasped: bool  # both fingers touch the part
     in_goal: bool  # the task's judgement: the part is inside its goal region
+    speed_m_s: float  # the part's linear speed (the world's body speed)
     goal_xy: np.ndarray  # where the part's centre should end up
     goal_floor_z: float  # the surface the part should end up standing on
     release_gap_m: float  # the part's bottom this far above `goal_floor_z` when the fingers open
@@ -79,7 +80,7 @@ class PickAndPlace:
 
     @property
     def done(self) -> bool:
-        """The part was let go and the task judged it inside its goal."""
+        """The part was let go, came to rest, and the task judged it inside its goal."""
         return self.phase == "done"
 
     def _enter(self, phase: str) -> None:
@@ -136,9 +137,12 @@ class PickAndPlace:
                 self._enter("retreat")
             return np.array([*self._hold_xy, ee[2]]), self._hold_yaw, False
         # Retreat: straight up, turning the hand back to the neutral yaw, so that the next pick
-        # (which turns the least it can) starts in the middle of the wrist's range.
+        # (which turns the least it can) starts in the middle of the wrist's range. Where the part
+        # landed is judged only once it is at rest, as the tasks judge success: a part still
+        # sliding, tipping or bouncing may yet leave the goal, or fall into it.
         unwound = abs(wrap_angle(yaw_of(ee_quat) - NEUTRAL_YAW_RAD)) < cfg.unwound_rad
-        if self.phase == "retreat" and ee[2] > cfg.carry_z_m - 0.03 and unwound:
+        resting = g.speed_m_s < RESTING_SPEED_M_S
+        if self.phase == "retreat" and ee[2] > cfg.carry_z_m - 0.03 and unwound and resting:
             if g.in_goal:
                 self._enter("done")
             else:

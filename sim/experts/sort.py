@@ -56,6 +56,7 @@ def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         half_extents=s["part_half_extents"].reshape(N_PARTS, 3)[i],
         grasped=bool(s["grasped"][i] > 0.5),
         in_goal=bool(s["in_goal"][i] > 0.5),
+        speed_m_s=float(s["part_speeds"][i]),
         goal_xy=goal[:2] + np.array(BIN_SPOTS_M[i % len(BIN_SPOTS_M)]),
         goal_floor_z=floor_z,
         release_gap_m=float(s["goal_wall_top_z"][i]) - floor_z + WALL_CLEARANCE_M,

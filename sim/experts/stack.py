@@ -43,6 +43,7 @@ class StackExpert:
             half_extents=s["top_half_extents"],
             grasped=bool(s["grasped"][0] > 0.5),
             in_goal=bool(s["stacked"][0] > 0.5),
+            speed_m_s=float(s["speeds"].max()),  # both cubes at rest: the bottom one may have been knocked
             goal_xy=bottom[:2],
             goal_floor_z=float(bottom[2] + s["bottom_half_extents"][2]),
             release_gap_m=DROP_GAP_M,

@@ -18,7 +18,7 @@ floor, below its walls, slower than `RESTING_SPEED_M_S`) and neither finger touc
 
 Templates live here rather than in `sim/tasks/language.py` because their slots differ
 (``{colour}``, ``{part}``, ``{side}``); the held-out split is disjoint
-(`tests/test_sim_conveyor.py`).
+(`tests/test_sim_tasks.py`).
 """
 
 from __future__ import annotations

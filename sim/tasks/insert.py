@@ -16,7 +16,7 @@ axis, its centre is within the hole's footprint, and neither finger touches it (
 let go and stays in).
 
 Templates live here rather than in `sim/tasks/language.py` because they have their own
-slots (only ``{colour}``); the held-out split is disjoint (`tests/test_sim_insert.py`).
+slots (only ``{colour}``); the held-out split is disjoint (`tests/test_sim_tasks.py`).
 """
 
 from __future__ import annotations

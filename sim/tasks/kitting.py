@@ -16,7 +16,7 @@ resting, and neither finger touches it.
 
 Templates live here rather than in `sim/tasks/language.py` because they have their own
 slots (two colours and two kinds); the held-out split is disjoint from the training one
-for every filling of the slots (`tests/test_sim_kitting.py`).
+for every filling of the slots (`tests/test_sim_tasks.py`).
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ class Kitting(Task):
         ("time_fraction", 1),  # elapsed / time limit
         ("distractor_positions", 3 * MAX_DISTRACTORS),  # [x y z] each, zero rows when absent
         ("distractor_mask", MAX_DISTRACTORS),  # 1 for each present distractor
+        ("part_speeds", N_KIT),  # each named part's linear speed (m/s): resting below RESTING_SPEED_M_S
     )
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -226,5 +227,6 @@ class Kitting(Task):
             [time_fraction],
             distractors.ravel(),
             mask,
+            [self.world.body_speed(part.body) for part in self.named],
         ])
         return vector.astype(np.float32)

@@ -14,7 +14,7 @@ than the walls, every part is resting, and neither finger touches any part.
 Templates live here rather than in `sim/tasks/language.py` because they have their own
 slots (``{colour}``, ``{part}``/``{parts}``, ``{bin}``, ``{other}``). The held-out split
 (`HELDOUT_PARAPHRASES`) is disjoint from the training one, sentence by sentence, for every
-filling of the slots (`tests/test_sim_sort.py`).
+filling of the slots (`tests/test_sim_tasks.py`).
 
 This module also holds the small helpers Stack and Kitting share with Sort (template
 choice by split, spaced part layout, grasp yaw, staged progress toward a goal region).
@@ -156,6 +156,7 @@ class Sort(Task):
         ("grasped", N_PARTS),  # 1 where both fingers touch the part
         ("in_goal", N_PARTS),  # 1 where the part is inside the bin it belongs in (see `in_goal`)
         ("time_fraction", 1),  # elapsed / time limit
+        ("part_speeds", N_PARTS),  # each part's linear speed (m/s): resting below RESTING_SPEED_M_S
     )
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -234,5 +235,6 @@ class Sort(Task):
             [float(self.grasped(i)) for i in range(N_PARTS)],
             [float(self.in_goal(i)) for i in range(N_PARTS)],
             [time_fraction],
+            [self.world.body_speed(part.body) for part in self.parts],
         ])
         return vector.astype(np.float32)

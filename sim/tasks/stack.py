@@ -11,7 +11,7 @@ neither finger touches the top cube, both cubes are at rest, and all of this has
 
 Templates live here rather than in `sim/tasks/language.py` because they have their own
 slots (``{top}`` and ``{bottom}``, both colours); the held-out split is disjoint from the
-training one for every filling of the slots (`tests/test_sim_stack.py`).
+training one for every filling of the slots (`tests/test_sim_tasks.py`).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class Stack(Task):
         ("time_fraction", 1),  # elapsed / time limit
         ("distractor_positions", 3 * MAX_DISTRACTORS),  # [x y z] each, zero rows when absent
         ("distractor_mask", MAX_DISTRACTORS),  # 1 for each present distractor
+        ("speeds", 2),  # the top and the bottom cube's linear speeds (m/s): resting below RESTING_SPEED_M_S
     )
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -139,5 +140,6 @@ class Stack(Task):
             [time_fraction],
             distractors.ravel(),
             mask,
+            [self.world.body_speed(self.top.body), self.world.body_speed(self.bottom.body)],
         ])
         return vector.astype(np.float32)
