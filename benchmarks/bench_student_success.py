@@ -44,7 +44,8 @@ def main() -> int:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps({"success": rate, **{k: results[k] for k in list(results)[-2:]}}, indent=2))
+    ratios = ("student_over_teacher", "heldout_over_training_wording")
+    print(json.dumps({"success": rate, **{key: results[key] for key in ratios}}, indent=2))
     return 0
 
 
