@@ -63,15 +63,22 @@ def bench_physics(seconds: float) -> float:
 
 
 def bench_render(size: int, seconds: float) -> dict[str, dict[str, float]]:
-    """Frames/s of each camera with the simplified Panda and, for comparison, the original visuals."""
+    """Frames/s of each camera with the simplified Panda and, for comparison, the original visuals;
+    and with the table rasterised by PyBullet instead of composited by `sim.backdrop`."""
     results = {}
     for visuals in ("simple", "collision", "meshes"):
         world, model = build_scene(visuals)
-        client, mount = world.client, model.wrist_mount_pose()
+        client, mount, backdrop = world.client, model.wrist_mount_pose(), world.backdrop
         results[visuals] = {
-            "scene": rate(lambda c=client: render_scene(c, size), seconds),
-            "wrist": rate(lambda c=client, m=mount: render_wrist(c, size, m), seconds),
+            "scene": rate(lambda c=client, b=backdrop: render_scene(c, size, backdrop=b), seconds),
+            "wrist": rate(lambda c=client, m=mount, b=backdrop: render_wrist(c, size, m, backdrop=b), seconds),
         }
+        if visuals == "simple":
+            with backdrop.rasterised():
+                results["simple, table rasterised"] = {
+                    "scene": rate(lambda c=client: render_scene(c, size), seconds),
+                    "wrist": rate(lambda c=client, m=mount: render_wrist(c, size, m), seconds),
+                }
         world.close()
     return results
 
@@ -155,7 +162,8 @@ def bench_panda_gym(size: int, steps: int) -> dict[str, float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=100, help="expert episodes per task (seeds 0..N-1)")
+    parser.add_argument("--episodes", type=int, default=100,
+                        help="expert episodes per task (seeds 0..N-1); 0 skips the experts")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for the experts")
     parser.add_argument("--size", type=int, default=96, help="image size in pixels")
     parser.add_argument("--seconds", type=float, default=2.0, help="time per rate measurement")
@@ -177,7 +185,7 @@ def main() -> None:
     print(f"\nrobocell sim on {os.cpu_count()} CPUs (one process, one thread)")
     print(f"  physics (Panda holding, table, bins, parts)  {physics:10,.0f} stepSimulation/s")
     for visuals, fps in render.items():
-        print(f"  render {s}x{s}, {visuals:9s} Panda visuals   "
+        print(f"  render {s}x{s}, {visuals:24s} Panda visuals   "
               f"scene {fps['scene']:5.0f}  wrist {fps['wrist']:5.0f} frames/s")
     print(f"  physics (humanoid, fixed pelvis, PickPlace)  {physics_humanoid:10,.0f} stepSimulation/s")
     for robot, cams, state in (("panda", env_cameras, env_state), ("humanoid", humanoid_cameras, humanoid_state)):
@@ -194,7 +202,7 @@ def main() -> None:
     else:
         ratio = None
         print("  peer panda-gym: not installed (pip install -e '.[bench]')")
-    experts = bench_experts(args.episodes, args.workers)
+    experts = bench_experts(args.episodes, args.workers) if args.episodes > 0 else []
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ step when driven by the env or the robot node). The time limit is the task's
 Domain randomisation (`sim.randomization`, off by default): with `domain_randomization` set,
 each episode's lighting, camera jitter and part masses and frictions are drawn at reset from
 a generator seeded by the episode seed alone, so they too are the same for the same seed.
+
+Rendering: `renderer` picks the rasteriser ("tiny", "egl" or "auto"; see `sim.renderers`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from robot.interface import EpisodeInfo, Robot, RobotState
 from sim import cameras as cams
 from sim.randomization import DomainRandomization, EpisodeRandomization, draw
+from sim.renderers import check_renderer
 from sim.robots import Kinematics, RobotModel, robot_model_class
 from sim.tasks import Task, task_class
 from sim.tasks.language import SPLITS
@@ -52,6 +55,7 @@ class SimRobot(Robot):
         seed: int | None = None,
         instruction_split: str = "train",
         domain_randomization: DomainRandomization | bool | Mapping[str, Any] | None = None,
+        renderer: str = "tiny",
     ) -> None:
         self._task_class = task_class(task)
         self._model_class = robot_model_class(robot)
@@ -69,6 +73,7 @@ class SimRobot(Robot):
         self.camera_names = tuple(cameras)
         self.physics_hz = int(physics_hz)
         self.instruction_split = instruction_split
+        self.renderer = check_renderer(renderer)  # asked for; the world reports what it got
         self.domain_randomization = DomainRandomization.resolve(domain_randomization)
         self.randomization: EpisodeRandomization | None = None  # this episode's draw (None when off)
         self.joint_names = self._model_class.joint_names
@@ -90,7 +95,7 @@ class SimRobot(Robot):
         """Start the simulator and the first episode (seeded by the constructor's `seed`)."""
         if self._world is not None:
             return
-        self._world = World(self.physics_hz)
+        self._world = World(self.physics_hz, self.renderer)
         self._kinematics = self._model_class.make_kinematics()
         self.reset_episode(self._first_seed)
 
@@ -217,8 +222,10 @@ class SimRobot(Robot):
         lighting = dr.lighting if dr is not None else None
         if camera == "scene":
             view = self._model.scene_camera()
-            return cams.render_scene(world.client, size, dr.scene_camera(view) if dr else view, lighting)
+            view = dr.scene_camera(view) if dr else view
+            return cams.render_scene(world.client, size, view, lighting, world.backdrop, world.render_flag)
         if camera == "wrist":
             mount = dr.wrist_camera(cams.WristCamera()) if dr else cams.WristCamera()
-            return cams.render_wrist(world.client, size, self._model.wrist_mount_pose(), mount, lighting)
+            hand = self._model.wrist_mount_pose()
+            return cams.render_wrist(world.client, size, hand, mount, lighting, world.backdrop, world.render_flag)
         raise ValueError(f"unknown camera {camera!r}, expected one of {cams.CAMERA_NAMES}")

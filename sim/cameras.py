@@ -1,8 +1,10 @@
-"""Camera rendering with PyBullet's CPU renderer (ER_TINY_RENDERER, no shadows).
+"""Camera rendering with PyBullet's CPU renderer (ER_TINY_RENDERER, no shadows) or its EGL plugin.
 
 Two views: a fixed `scene` camera looking at the table from in front of the robot, and a
 `wrist` camera fixed to the hand, looking along the fingers. Images are HxWx3 uint8.
-Rendering costs far more than physics, so callers render once per control step at most.
+Rendering costs far more than physics, so callers render once per control step at most, and
+the world's table is drawn by a `sim.backdrop.TableBackdrop` rather than rasterised (it covers
+most of every image, and the CPU renderer pays per covered pixel).
 `lighting` (a `sim.randomization.Lighting`, for domain randomisation) sets the renderer's light;
 without it no light setting is passed and the renderer uses its own defaults.
 """
@@ -10,13 +12,14 @@ without it no light setting is passed and the renderer uses its own defaults.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
 
 if TYPE_CHECKING:
+    from sim.backdrop import TableBackdrop
     from sim.randomization import Lighting
 
 CAMERA_NAMES = ("scene", "wrist")
@@ -46,26 +49,56 @@ class WristCamera:
     far_m: float = 2.0
 
 
-def _projection(client: BulletClient, fov_deg: float, near: float, far: float) -> list[float]:
-    return client.computeProjectionMatrixFOV(fov=fov_deg, aspect=1.0, nearVal=near, farVal=far)
+def rasterise(
+    client: BulletClient,
+    size: int,
+    view: list[float],
+    projection: list[float],
+    light: dict[str, Any],
+    renderer: int = p.ER_TINY_RENDERER,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RGB (HxWx3 uint8) and the depth buffer (HxW, in [0, 1]) from PyBullet's `renderer`."""
+    _, _, rgba, depth, _ = client.getCameraImage(
+        size, size, viewMatrix=view, projectionMatrix=projection, shadow=0,
+        renderer=renderer, flags=p.ER_NO_SEGMENTATION_MASK, **light,
+    )
+    rgb = np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
+    return rgb, np.asarray(depth, dtype=np.float32).reshape(size, size)
 
 
 def _render(
-    client: BulletClient, size: int, view: list[float], projection: list[float], lighting: Lighting | None = None
+    client: BulletClient,
+    size: int,
+    view: list[float],
+    lens: SceneCamera | WristCamera,
+    lighting: Lighting | None,
+    backdrop: TableBackdrop | None,
+    renderer: int,
 ) -> np.ndarray:
+    projection = client.computeProjectionMatrixFOV(fov=lens.fov_deg, aspect=1.0, nearVal=lens.near_m, farVal=lens.far_m)
     light = lighting.render_kwargs() if lighting is not None else {}
-    _, _, rgba, _, _ = client.getCameraImage(
-        size, size, viewMatrix=view, projectionMatrix=projection, shadow=0,
-        renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK, **light,
-    )
-    return np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
+    if backdrop is None:
+        return rasterise(client, size, view, projection, light, renderer)[0]
+    view_matrix = np.asarray(view, dtype=np.float64).reshape(4, 4).T
+    colour = backdrop.colour(view_matrix, projection, light)
+    if colour is None:
+        with backdrop.rasterised():
+            return rasterise(client, size, view, projection, light)[0]
+    rgb, depth = rasterise(client, size, view, projection, light)
+    return backdrop.composite(rgb, depth, view_matrix, lens.fov_deg, lens.near_m, lens.far_m, colour)
 
 
 def render_scene(
-    client: BulletClient, size: int, camera: SceneCamera = SceneCamera(), lighting: Lighting | None = None
+    client: BulletClient,
+    size: int,
+    camera: SceneCamera = SceneCamera(),
+    lighting: Lighting | None = None,
+    backdrop: TableBackdrop | None = None,
+    renderer: int = p.ER_TINY_RENDERER,
 ) -> np.ndarray:
+    """Render the fixed scene camera; pass the world's `backdrop` and `render_flag`."""
     view = client.computeViewMatrix(camera.eye, camera.target, camera.up)
-    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m), lighting)
+    return _render(client, size, view, camera, lighting, backdrop, renderer)
 
 
 def render_wrist(
@@ -74,6 +107,8 @@ def render_wrist(
     hand_pose: np.ndarray,
     camera: WristCamera = WristCamera(),
     lighting: Lighting | None = None,
+    backdrop: TableBackdrop | None = None,
+    renderer: int = p.ER_TINY_RENDERER,
 ) -> np.ndarray:
     """Render from the hand; `hand_pose` is the hand link's [x y z qx qy qz qw]."""
     rotation = np.array(client.getMatrixFromQuaternion(hand_pose[3:7])).reshape(3, 3)
@@ -82,4 +117,4 @@ def render_wrist(
     # By default the hand's x axis: image "up" points away from the fingers' closing axis.
     up = rotation[:, 0] if camera.up_m is None else rotation @ np.array(camera.up_m)
     view = client.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist())
-    return _render(client, size, view, _projection(client, camera.fov_deg, camera.near_m, camera.far_m), lighting)
+    return _render(client, size, view, camera, lighting, backdrop, renderer)

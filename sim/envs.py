@@ -16,6 +16,8 @@ node, so a policy trained here sees the robot behave as in deployment.
   `sim.randomization.DomainRandomization`): lighting, camera pose jitter, part mass and
   friction drawn per episode from the episode seed, e.g.
   ``gym.make("robocell/PickPlace-v0", domain_randomization=True)``.
+* `renderer`: "tiny" (the CPU renderer, default), "egl" (PyBullet's OpenGL plugin, for a
+  GPU) or "auto" (EGL where a GPU is present, else the CPU renderer); see `sim.renderers`.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class ManufacturingEnv(gym.Env):
         render_size: int | None = None,
         controller_factory: ControllerFactory | None = None,
         domain_randomization: DomainRandomization | bool | Mapping[str, Any] | None = None,
+        renderer: str = "tiny",
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}, expected None or one of {self.metadata['render_modes']}")
@@ -71,7 +74,7 @@ class ManufacturingEnv(gym.Env):
         self.metadata = {**self.metadata, "render_fps": control_hz}
         self.sim = SimRobot(
             task=task, robot=robot, image_size=image_size, cameras=tuple(cameras), physics_hz=physics_hz,
-            instruction_split=instruction_split, domain_randomization=domain_randomization,
+            instruction_split=instruction_split, domain_randomization=domain_randomization, renderer=renderer,
         )
         self.sim.connect()
         self._controller_factory = controller_factory or default_controller

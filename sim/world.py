@@ -18,10 +18,14 @@ import numpy as np
 import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
 
+from sim.backdrop import TableBackdrop
+from sim.renderers import attach_renderer, detach_renderer, renderer_flag, warm_up
+
 TABLE_TOP_Z = 0.0
 TABLE_HEIGHT_M = 0.75
 TABLE_CENTER_XY = (0.3, 0.0)
 TABLE_HALF_XY = (0.5, 0.5)
+TABLE_RGBA = (0.72, 0.6, 0.45, 1.0)
 
 COLOURS: dict[str, tuple[float, float, float, float]] = {
     "red": (0.86, 0.12, 0.12, 1.0),
@@ -93,7 +97,7 @@ BIN_RGBA = (0.32, 0.33, 0.36, 1.0)
 class World:
     """The physics client and the static scene; parts are added by tasks."""
 
-    def __init__(self, physics_hz: int = 240) -> None:
+    def __init__(self, physics_hz: int = 240, renderer: str = "tiny") -> None:
         if physics_hz <= 0:
             raise ValueError(f"physics_hz must be positive, got {physics_hz}")
         self.physics_hz = int(physics_hz)
@@ -101,6 +105,14 @@ class World:
         self.physics_steps = 0
         self.bin_ids: dict[str, int] = {}
         self.table_id = -1
+        self.renderer = attach_renderer(self.client, renderer)  # "tiny" or "egl" (see sim/renderers.py)
+        self.render_flag = renderer_flag(self.renderer)
+        self._egl_warm = False
+        # With the CPU renderer, the table top is composited into camera images rather than
+        # rasterised (far cheaper, same pixels; see sim/backdrop.py). A GPU draws it as it is.
+        self.backdrop = (
+            TableBackdrop(TABLE_CENTER_XY, TABLE_HALF_XY, TABLE_TOP_Z, TABLE_RGBA) if self.renderer == "tiny" else None
+        )
         self.part_ids: list[int] = []  # bodies added by `add_part` since the last `rebuild`, in order
 
     @property
@@ -120,9 +132,12 @@ class World:
         c.setGravity(0, 0, -9.81)
         # The floor only catches dropped parts. It is drawn fully transparent (the renderer
         # skips it), because a large surface in view doubles the CPU renderer's cost per frame.
-        floor = c.createMultiBody(0, c.createCollisionShape(p.GEOM_PLANE), -1, [0, 0, TABLE_TOP_Z - TABLE_HEIGHT_M])
-        c.changeVisualShape(floor, -1, rgbaColor=[0, 0, 0, 0])
+        # It has a visual shape of its own: without one the EGL plugin crashes drawing the plane.
+        unseen = c.createVisualShape(p.GEOM_BOX, halfExtents=[0.01, 0.01, 0.01], rgbaColor=[0, 0, 0, 0])
+        c.createMultiBody(0, c.createCollisionShape(p.GEOM_PLANE), unseen, [0, 0, TABLE_TOP_Z - TABLE_HEIGHT_M])
         self.table_id = self._add_table()
+        if self.backdrop is not None:
+            self.backdrop.attach(c, self.table_id)
         self.bin_ids = {name: self._add_bin(spec) for name, spec in BINS.items()}
         self.part_ids = []
         self.physics_steps = 0
@@ -130,6 +145,9 @@ class World:
     def finish_loading(self) -> None:
         """Turn rendering back on once robot and parts are loaded."""
         self.client.configureDebugVisualizer(p.COV_ENABLE_RENDERING, 1)
+        if self.renderer == "egl" and not self._egl_warm:
+            warm_up(self.client)
+            self._egl_warm = True
 
     def step(self, n: int) -> None:
         for _ in range(n):
@@ -137,7 +155,10 @@ class World:
         self.physics_steps += n
 
     def close(self) -> None:
+        if self.backdrop is not None:
+            self.backdrop.close()
         if self.client is not None:
+            detach_renderer(self.client)
             self.client.disconnect()
             self.client = None  # type: ignore[assignment]
 
@@ -146,7 +167,7 @@ class World:
         c = self.client
         half = [TABLE_HALF_XY[0], TABLE_HALF_XY[1], 0.02]
         col = c.createCollisionShape(p.GEOM_BOX, halfExtents=half)
-        vis = c.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=[0.72, 0.6, 0.45, 1])
+        vis = c.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=list(TABLE_RGBA))
         body = c.createMultiBody(0, col, vis, [TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], TABLE_TOP_Z - half[2]])
         c.changeDynamics(body, -1, lateralFriction=1.0)
         return body

@@ -52,9 +52,10 @@ def test_off_by_default_renders_and_simulates_as_without_the_option() -> None:
         assert robot.domain_randomization is None and robot.randomization is None
         images = _images(robot)
         # Exactly the calls of a build without randomisation: no light settings, cameras unmoved.
-        client, model = robot._world.client, robot._model
-        assert np.array_equal(images["scene"], cams.render_scene(client, 32, model.scene_camera()))
-        assert np.array_equal(images["wrist"], cams.render_wrist(client, 32, model.wrist_mount_pose()))
+        client, model, backdrop = robot._world.client, robot._model, robot._world.backdrop
+        assert np.array_equal(images["scene"], cams.render_scene(client, 32, model.scene_camera(), backdrop=backdrop))
+        wrist = cams.render_wrist(client, 32, model.wrist_mount_pose(), backdrop=backdrop)
+        assert np.array_equal(images["wrist"], wrist)
         assert np.allclose(_dynamics(robot), [PART_MASS_KG, PART_FRICTION])
     finally:
         robot.disconnect()
