@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,25 @@ import numpy as np
 from robot.interface import JointLimits
 
 log = logging.getLogger(__name__)
+
+# A filter logs the first intervention of each kind it makes; across the filters of one
+# process (a data collection builds one per episode) a kind is logged at most once per
+# this many seconds, with the number held back since. Counters and events keep every one.
+LOG_INTERVAL_S = 10.0
+_last_logged: dict[str, float] = {}
+_held_back: collections.Counter[str] = collections.Counter()
+
+
+def _log_intervention(kind: str, detail: str) -> None:
+    now = time.monotonic()
+    last = _last_logged.get(kind)
+    if last is not None and now - last < LOG_INTERVAL_S:
+        _held_back[kind] += 1
+        return
+    _last_logged[kind] = now
+    more = _held_back.pop(kind, 0)
+    suffix = f"; {more} more filters hit {kind} in the last {now - last:.0f} s" if more and last is not None else ""
+    log.warning("safety: %s (%s)%s", kind, detail, suffix)
 
 
 @dataclass(frozen=True)
@@ -341,7 +361,7 @@ class SafetyFilter:
 
     def _record(self, kind: str, detail: str, now_s: float) -> str:
         if self.counters[kind] == 0:
-            log.warning("safety: %s (%s)", kind, detail)
+            _log_intervention(kind, detail)
         self.counters[kind] += 1
         self.events.append(SafetyEvent(kind, detail, now_s))
         return kind

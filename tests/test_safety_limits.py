@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import collections
+import logging
 import math
 
 import numpy as np
 import pytest
 
+from robot import safety
 from robot.interface import JointLimits
 from robot.safety import Box, SafetyConfig, SafetyFilter
 
@@ -160,3 +163,22 @@ def test_config_validation_names_the_bad_setting() -> None:
     with pytest.raises(ValueError, match="lower"):
         Box((1.0, 0.0, 0.0), (0.0, 1.0, 1.0))
     assert math.isclose(SafetyConfig().watchdog_period_s, 0.1)
+
+
+def test_many_filters_log_an_intervention_kind_once_per_interval_and_count_the_rest(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(safety.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(safety, "_last_logged", {})
+    monkeypatch.setattr(safety, "_held_back", collections.Counter())
+    with caplog.at_level(logging.WARNING, logger="robot.safety"):
+        filters = [make() for _ in range(5)]  # e.g. one per episode of a data collection
+        for f in filters:
+            f.filter(np.array([0.5, -0.5]), 1.0, np.zeros(2), now_s=0.0, dt_s=DT)
+        assert caplog.text.count("velocity_limit") == 1
+        clock[0] += safety.LOG_INTERVAL_S
+        make().filter(np.array([0.5, -0.5]), 1.0, np.zeros(2), now_s=0.0, dt_s=DT)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and "4 more filters hit velocity_limit" in lines[1]
+    assert all(f.counters["velocity_limit"] == 1 and len(f.events) == 1 for f in filters)  # nothing lost
