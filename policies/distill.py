@@ -3,6 +3,7 @@
     robocell distill --task PickPlace --run-dir runs/pickplace            # everything, from scratch
     robocell distill --run-dir runs/pickplace                             # resume after a kill
     robocell distill --config assets/student/distill.json                 # settings from a JSON file
+    robocell distill --task PickPlace,Stack,Sort --teacher 'expert:{task}'  # one student, several tasks
 
 The whole recipe reads top to bottom in `main`; every setting is a field of `DistillConfig`
 (each is also a `--flag`). Round 0 is BC on `demo_episodes` teacher episodes; round r >= 1
@@ -12,6 +13,12 @@ beta_r = beta0 * beta_decay**(r-1); the teacher labels every visited state (see
 After every round: `round_<r>.pt` (student checkpoint), `train_<r>.pt` (optimizer, RNG) and
 then `state.json`, the commit point. A rerun resumes after the last committed round; episode
 files already written by an interrupted round are kept (their seeds are fixed).
+
+Several tasks (`task` a comma-separated list) train one instruction-conditioned student on
+all of them: each task gets its own demos and DAgger episodes (`demos/<task>`,
+`dagger_<r>/<task>`, the same seed ranges), validation averages the tasks' success, and the
+evaluation reports every task (`<task>/<split>/<student|teacher>`). `teacher` may hold
+`{task}` (e.g. `expert:{task}`); `teachers` names a task's own teacher.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DistillConfig:
-    task: str = "PickPlace"
-    teacher: str = ""  # policy spec; "" means expert:<task>
+    task: str = "PickPlace"  # or several, comma-separated: one student for all of them
+    teacher: str = ""  # policy spec, may contain {task}; "" means expert:<task>
+    teachers: dict = field(default_factory=dict)  # task -> policy spec, overriding `teacher`
     run_dir: str = "runs/student"
     seed: int = 0
     # data
@@ -91,6 +99,20 @@ class DistillConfig:
     progress: bool = True
 
 
+    @property
+    def tasks(self) -> list[str]:
+        return [t.strip() for t in self.task.split(",") if t.strip()]
+
+    def teacher_for(self, task: str) -> str:
+        if task in self.teachers:
+            return self.teachers[task]
+        return self.teacher.replace("{task}", task) if self.teacher else f"expert:{task}"
+
+    def task_dir(self, base: Path, task: str) -> Path:
+        """Where a task's episodes go under `base`: `base` itself for a one-task run."""
+        return base if len(self.tasks) == 1 else base / task.replace("/", "_")
+
+
 # Settings that do not change what is trained, so they may differ between a run and its resume.
 RESUME_FREE = {"workers", "threads", "progress", "output", "eval_episodes", "val_episodes", "val_seed_start",
                "val_executions"}  # fmt: skip
@@ -100,7 +122,9 @@ def main(cfg: DistillConfig) -> dict:
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
-    teacher = cfg.teacher or f"expert:{cfg.task}"
+    tasks = cfg.tasks
+    if not tasks:
+        raise ValueError("task names no task")
     max_steps = cfg.max_steps or None
     state = _load_state(run_dir, cfg)
     t_start = time.perf_counter()
@@ -108,17 +132,21 @@ def main(cfg: DistillConfig) -> dict:
     # 1. Teacher demonstrations (resumable: existing episode files are skipped).
     demo_dir = run_dir / "demos"
     demo_seeds = range(cfg.demo_seed_start, cfg.demo_seed_start + cfg.demo_episodes)
-    demo_summary = collect(
-        cfg.task,
-        teacher,
-        demo_dir,
-        demo_seeds,
-        cfg.workers,
-        env_kwargs=cfg.env_kwargs,
-        max_steps=max_steps,
-        progress=cfg.progress,
-        action_noise=cfg.demo_action_noise,
-    )
+    demo_summaries = {
+        task: collect(
+            task,
+            cfg.teacher_for(task),
+            cfg.task_dir(demo_dir, task),
+            demo_seeds,
+            cfg.workers,
+            env_kwargs=cfg.env_kwargs,
+            max_steps=max_steps,
+            progress=cfg.progress,
+            action_noise=cfg.demo_action_noise,
+        )
+        for task in tasks
+    }
+    demo_summary = demo_summaries[tasks[0]] if len(tasks) == 1 else demo_summaries
     log.info("demos: %s", demo_summary)
 
     # 2. The student, its optimiser, and instruction-embedding targets from the sentence encoder.
@@ -127,12 +155,12 @@ def main(cfg: DistillConfig) -> dict:
         cameras=tuple(cfg.cameras),
         image_size=cfg.image_size,
         chunk=cfg.chunk,
-        extra={"task": cfg.task, "teacher": teacher},
+        extra={"task": cfg.task, "teacher": ",".join(dict.fromkeys(cfg.teacher_for(t) for t in tasks))},
     )
     model = StudentNet(student_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)
-    samples = _load([demo_dir], cfg, demos=True)
+    samples = _load([cfg.task_dir(demo_dir, t) for t in tasks], cfg, demos=True)
     text = _sentence_targets(samples.instructions, run_dir / "text_cache.npz", student_cfg, cfg)
 
     start_round = state["finished_round"] + 1
@@ -151,7 +179,8 @@ def main(cfg: DistillConfig) -> dict:
 
     # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
     for k in range(1, start_round):
-        samples = concat_samples(samples, _load([run_dir / f"dagger_{k}"], cfg, demos=False))
+        samples = concat_samples(samples, _load([cfg.task_dir(run_dir / f"dagger_{k}", t) for t in tasks], cfg,
+                                                demos=False))  # fmt: skip
     for r in range(start_round, cfg.dagger_rounds + 1):
         t_round = time.perf_counter()
         record: dict = {"round": r}
@@ -160,20 +189,24 @@ def main(cfg: DistillConfig) -> dict:
             round_dir = run_dir / f"dagger_{r}"
             first = cfg.dagger_seed_start + 10_000 * r
             driver = f"student:{(run_dir / f'round_{r - 1}.pt').resolve()}?execution={cfg.execution}"
-            summary = collect(
-                cfg.task,
-                teacher,
-                round_dir,
-                range(first, first + cfg.dagger_episodes),
-                cfg.workers,
-                driver=driver,
-                beta=beta,
-                env_kwargs=cfg.env_kwargs,
-                max_steps=max_steps,
-                progress=cfg.progress,
-            )
-            record.update(beta=beta, rollout_success=summary["success_rate"], new_samples=summary["samples"])
-            samples = concat_samples(samples, _load([round_dir], cfg, demos=False))
+            summaries = [
+                collect(
+                    task,
+                    cfg.teacher_for(task),
+                    cfg.task_dir(round_dir, task),
+                    range(first, first + cfg.dagger_episodes),
+                    cfg.workers,
+                    driver=driver,
+                    beta=beta,
+                    env_kwargs=cfg.env_kwargs,
+                    max_steps=max_steps,
+                    progress=cfg.progress,
+                )
+                for task in tasks
+            ]
+            record.update(beta=beta, rollout_success=float(np.mean([x["success_rate"] for x in summaries])),
+                          new_samples=sum(x["samples"] for x in summaries))  # fmt: skip
+            samples = concat_samples(samples, _load([cfg.task_dir(round_dir, t) for t in tasks], cfg, demos=False))
         if text is not None:
             text.add(samples.instructions)
         epochs = cfg.bc_epochs if r == 0 else cfg.round_epochs
@@ -195,13 +228,17 @@ def main(cfg: DistillConfig) -> dict:
     validation, modes = _read_json(run_dir / "validation.json"), list(dict.fromkeys(cfg.val_executions))
     scores = {(cfg.dagger_rounds, cfg.execution): 0.0}
     for r, mode in [(r, m) for r in range(cfg.dagger_rounds + 1) for m in modes] if cfg.val_episodes else []:
-        key = f"round_{r}/{mode}/seeds_{val_seeds.start}_{val_seeds.stop}"
-        if key not in validation:
-            spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={mode}"
-            validation[key] = evaluate(cfg.task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps,
-                                       cfg.progress)["success_rate"]  # fmt: skip
-            _write_json(run_dir / "validation.json", validation)
-        scores[r, mode] = state["history"][r][f"val_success_{mode}"] = validation[key]
+        per_task = []
+        for task in tasks:
+            key = f"round_{r}/{mode}/seeds_{val_seeds.start}_{val_seeds.stop}"
+            key = key if len(tasks) == 1 else f"{task}/{key}"
+            if key not in validation:
+                spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={mode}"
+                validation[key] = evaluate(task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps,
+                                           cfg.progress)["success_rate"]  # fmt: skip
+                _write_json(run_dir / "validation.json", validation)
+            per_task.append(validation[key])
+        scores[r, mode] = state["history"][r][f"val_success_{mode}"] = float(np.mean(per_task))
     best, execution = max(
         scores, key=lambda rm: (scores[rm], rm[0], -modes.index(rm[1]) if rm[1] in modes else 0)
     )
@@ -213,11 +250,13 @@ def main(cfg: DistillConfig) -> dict:
         splits = {"heldout_seeds": cfg.env_kwargs}
         if cfg.heldout_env_kwargs:
             splits["heldout_paraphrases"] = {**cfg.env_kwargs, **cfg.heldout_env_kwargs}
-        for split, kwargs in splits.items():
-            student = f"student:{final.resolve()}?execution={execution}"
-            for name, spec in (("student", student), ("teacher", teacher)):
-                results[f"{split}/{name}"] = evaluate(cfg.task, spec, seeds, cfg.workers, kwargs, max_steps,
-                                                      cfg.progress)  # fmt: skip
+        student = f"student:{final.resolve()}?execution={execution}"
+        for task in tasks:
+            prefix = "" if len(tasks) == 1 else f"{task}/"
+            for split, kwargs in splits.items():
+                for name, spec in (("student", student), ("teacher", cfg.teacher_for(task))):
+                    results[f"{prefix}{split}/{name}"] = evaluate(task, spec, seeds, cfg.workers, kwargs, max_steps,
+                                                                  cfg.progress)  # fmt: skip
     _write_json(run_dir / "results.json", results)
     if cfg.output:  # the shipped file runs in the selected execution mode by default
         model, _ = load_checkpoint(final)
@@ -355,7 +394,8 @@ def _load_state(run_dir: Path, cfg: DistillConfig) -> dict:
         return state
     state = json.loads(path.read_text())
     ours = _jsonable(cfg)
-    differ = sorted(k for k in ours if k not in RESUME_FREE and state["config"].get(k) != ours[k])
+    defaults = _jsonable(DistillConfig())  # a setting added since the run started counts as its default
+    differ = sorted(k for k in ours if k not in RESUME_FREE and state["config"].get(k, defaults[k]) != ours[k])
     if differ:
         raise ValueError(
             f"{path} was written with other settings ({differ}); resume with the same "

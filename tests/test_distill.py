@@ -6,6 +6,7 @@ import json
 import logging
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,7 @@ import torch
 import policies.distill as distill
 from policies.dataset.collect import collect
 from policies.dataset.hdf5 import episode_files, read_episode
-from policies.dataset.toy import ToyReachExpert
+from policies.dataset.toy import ToyReachEnv, ToyReachExpert
 from policies.registry import register_policy_kind
 from policies.student.runtime import load_student
 
@@ -141,3 +142,27 @@ def test_resumes_after_the_last_finished_round(tmp_path: Path, monkeypatch, capl
 
     with pytest.raises(ValueError, match="bc_epochs"):  # other settings must not silently mix
         distill.main(tiny_config(tmp_path, bc_epochs=5))
+
+
+def test_one_student_learns_several_tasks_each_with_its_own_data_and_scores(tmp_path: Path) -> None:
+    other = "robocell-toy/ReachOtherWording-v0"  # a second "task": the toy reach with other instructions
+    if other not in gym.registry:
+        gym.register(other, entry_point=ToyReachEnv, kwargs={"instructions": "heldout"}, max_episode_steps=30)
+    tasks = [TOY, other]
+    cfg = tiny_config(tmp_path, task=",".join(tasks), dagger_rounds=1, val_episodes=2, eval_episodes=2,
+                      heldout_env_kwargs={})  # fmt: skip
+    results = distill.main(cfg)
+    for task in tasks:
+        folder = task.replace("/", "_")
+        assert len(episode_files(tmp_path / "demos" / folder)) == 8
+        assert len(episode_files(tmp_path / "dagger_1" / folder)) == 3
+        assert {read_episode(p).attrs["teacher"] for p in episode_files(tmp_path / "dagger_1" / folder)} == {
+            "toy:Reach"}
+        for role in ("student", "teacher"):
+            assert results[f"{task}/heldout_seeds/{role}"]["episodes"] == 2
+    validation = json.loads((tmp_path / "validation.json").read_text())
+    assert {key.split("/round_")[0] for key in validation} == set(tasks)
+    # Round 0 trained on both tasks' demos together.
+    state = json.loads((tmp_path / "state.json").read_text())
+    per_task = [len(distill._load([tmp_path / "demos" / t.replace("/", "_")], cfg, demos=True)) for t in tasks]
+    assert min(per_task) > 0 and state["history"][0]["samples"] == sum(per_task)
