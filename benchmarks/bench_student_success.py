@@ -46,7 +46,9 @@ def main() -> int:
         for split, extra in SPLITS.items():
             kwargs = {"image_size": 96, **extra}
             for role, spec in (("student", args.student), ("teacher", teacher)):
-                results[f"{prefix}{split}/{role}"] = evaluate(task, spec, seeds, args.workers, kwargs)
+                # Scripted experts read privileged state only: skip their camera rendering.
+                role_kwargs = {**kwargs, "cameras": ()} if spec.startswith("expert:") else kwargs
+                results[f"{prefix}{split}/{role}"] = evaluate(task, spec, seeds, args.workers, role_kwargs)
                 rate[f"{split}/{role}"] = results[f"{prefix}{split}/{role}"]["success_rate"]
         results[f"{prefix}student_over_teacher"] = {
             split: _ratio(rate[f"{split}/student"], rate[f"{split}/teacher"]) for split in SPLITS
