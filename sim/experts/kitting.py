@@ -12,35 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.base import Observation
-from sim.experts.motions import PickAndPlace, PlaceConfig, Placement
+from sim.experts.motions import EachPartExpert, Placement
 from sim.tasks.kitting import N_KIT, Kitting
 
 WALL_CLEARANCE_M = 0.004
 
 
-class KittingExpert:
+class KittingExpert(EachPartExpert):
     """Implements `policies.base.Policy` for Kitting from privileged state."""
 
-    def __init__(self, config: PlaceConfig | None = None) -> None:
-        self.driver = PickAndPlace(config)
-        self.reset("")
+    task, n_parts, in_goal_key = Kitting, N_KIT, "in_slot"
 
-    def reset(self, instruction: str) -> None:
-        self.instruction = instruction
-        self.driver.reset()
-        self.current: int | None = None
-
-    def act(self, observation: Observation) -> np.ndarray:
-        proprio = np.asarray(observation["proprio"], dtype=np.float64)
-        s = Kitting.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
-        if self.current is None or self.driver.done:
-            pending = [i for i in range(N_KIT) if s["in_slot"][i] < 0.5]
-            if not pending:
-                return self.driver.hold()
-            self.current = pending[0]
-            self.driver.reset()
-        return self.driver.act(proprio, placement(s, self.current))
+    @staticmethod
+    def placement(s: dict[str, np.ndarray], i: int) -> Placement:
+        return placement(s, i)
 
 
 def placement(s: dict[str, np.ndarray], i: int) -> Placement:

@@ -19,6 +19,7 @@ or back to pick when the part is lost on the way or comes to rest outside the go
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -162,6 +163,43 @@ class PickAndPlace:
         safe = [t for t in turns if abs(wrap_angle(ee_yaw + t - NEUTRAL_YAW_RAD)) <= self.config.max_yaw_rad]
         turn = safe[0] if safe else min(turns, key=lambda t: abs(wrap_angle(ee_yaw + t - NEUTRAL_YAW_RAD)))
         return ee_yaw + turn, abs(error) < self.config.yaw_tolerance_rad
+
+
+class EachPartExpert:
+    """A `policies.base.Policy` that places a task's parts one at a time: always the first one not
+    yet in its goal, until none is left (a part knocked out later is simply taken again).
+
+    A subclass names its task (`task`, for `unpack_privileged`), how many parts (`n_parts`), the
+    privileged flag that says a part is in its goal (`in_goal_key`) and where each goes
+    (`placement`)."""
+
+    task: Any
+    n_parts: int
+    in_goal_key: str
+
+    def __init__(self, config: PlaceConfig | None = None) -> None:
+        self.driver = PickAndPlace(config)
+        self.reset("")
+
+    def reset(self, instruction: str) -> None:
+        self.instruction = instruction
+        self.driver.reset()
+        self.current: int | None = None
+
+    def act(self, observation: dict[str, Any]) -> np.ndarray:
+        proprio = np.asarray(observation["proprio"], dtype=np.float64)
+        s = self.task.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
+        if self.current is None or self.driver.done:
+            pending = [i for i in range(self.n_parts) if s[self.in_goal_key][i] < 0.5]
+            if not pending:
+                return self.driver.hold()
+            self.current = pending[0]
+            self.driver.reset()
+        return self.driver.act(proprio, self.placement(s, self.current))
+
+    @staticmethod
+    def placement(s: dict[str, np.ndarray], i: int) -> Placement:
+        raise NotImplementedError
 
 
 def picker_state(goal: Placement) -> np.ndarray:

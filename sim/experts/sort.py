@@ -14,36 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.base import Observation
-from sim.experts.motions import PickAndPlace, PlaceConfig, Placement
+from sim.experts.motions import EachPartExpert, Placement
 from sim.tasks.sort import N_PARTS, Sort
 
 BIN_SPOTS_M = ((0.0, -0.05), (0.0, 0.0), (0.0, 0.05))  # one per part index; parts are <= 40 mm across in y
 WALL_CLEARANCE_M = 0.006
 
 
-class SortExpert:
+class SortExpert(EachPartExpert):
     """Implements `policies.base.Policy` for Sort from privileged state."""
 
-    def __init__(self, config: PlaceConfig | None = None) -> None:
-        self.driver = PickAndPlace(config)
-        self.reset("")
+    task, n_parts, in_goal_key = Sort, N_PARTS, "in_goal"
 
-    def reset(self, instruction: str) -> None:
-        self.instruction = instruction
-        self.driver.reset()
-        self.current: int | None = None
-
-    def act(self, observation: Observation) -> np.ndarray:
-        proprio = np.asarray(observation["proprio"], dtype=np.float64)
-        s = Sort.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
-        if self.current is None or self.driver.done:
-            pending = [i for i in range(N_PARTS) if s["in_goal"][i] < 0.5]
-            if not pending:
-                return self.driver.hold()
-            self.current = pending[0]
-            self.driver.reset()
-        return self.driver.act(proprio, placement(s, self.current))
+    @staticmethod
+    def placement(s: dict[str, np.ndarray], i: int) -> Placement:
+        return placement(s, i)
 
 
 def placement(s: dict[str, np.ndarray], i: int) -> Placement:
