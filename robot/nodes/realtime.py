@@ -10,11 +10,8 @@ holds the robot once the latest action is older than ``watchdog_period_s``.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import time
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -45,29 +42,7 @@ class Interpolator:
         return self.start + alpha * (self.goal - self.start)
 
 
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Collect once, then freeze every object alive so far out of the collector's reach.
-
-    A full collection walks every tracked object: with torch, pybullet and numpy loaded that
-    is a pause of milliseconds, longer than a 1 kHz cycle. Frozen, the startup heap is never
-    scanned again; the loop's own short-lived garbage is still collected by the cheap young
-    generations.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def run_realtime(node) -> int:  # node: robot.nodes.robot_node.RobotNode
-    with frozen_heap():
-        return _servo_loop(node)
-
-
-def _servo_loop(node) -> int:  # node: robot.nodes.robot_node.RobotNode
     cfg = node.config
     robot = node.robot
     loop_hz = cfg.loop_hz or cfg.control_hz
