@@ -166,7 +166,7 @@ class PickAndPlace:
 
 
 class EachPartExpert:
-    """A `policies.base.Policy` that places a task's parts one at a time: always the first one not
+    """A `policies.base.Policy` that places a task's parts one at a time (Sort, Kitting, Stack): the first not
     yet in its goal, until none is left (a part knocked out later is simply taken again).
 
     A subclass names its task (`task`, for `unpack_privileged`), how many parts (`n_parts`), the

@@ -11,33 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.base import Observation
-from sim.experts.motions import PickAndPlace, PlaceConfig, Placement
+from sim.experts.motions import EachPartExpert, Placement
 from sim.tasks.stack import Stack
 
 DROP_GAP_M = 0.004
 
 
-class StackExpert:
-    """Implements `policies.base.Policy` for Stack from privileged state."""
+class StackExpert(EachPartExpert):
+    """Implements `policies.base.Policy` for Stack from privileged state: one part, the top cube."""
 
-    def __init__(self, config: PlaceConfig | None = None) -> None:
-        self.driver = PickAndPlace(config)
-        self.reset("")
+    task, n_parts, in_goal_key = Stack, 1, "stacked"
 
-    def reset(self, instruction: str) -> None:
-        self.instruction = instruction
-        self.driver.reset()
-
-    def act(self, observation: Observation) -> np.ndarray:
-        proprio = np.asarray(observation["proprio"], dtype=np.float64)
-        s = Stack.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
-        if self.driver.done:
-            if s["stacked"][0] > 0.5:
-                return self.driver.hold()
-            self.driver.reset()  # it fell off after all: once more
+    @staticmethod
+    def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         bottom = s["bottom_pose"]
-        goal = Placement(
+        return Placement(
             part_pose=s["top_pose"],
             grasp_yaw=float(s["top_grasp_yaw"][0]),
             half_extents=s["top_half_extents"],
@@ -48,4 +36,3 @@ class StackExpert:
             goal_floor_z=float(bottom[2] + s["bottom_half_extents"][2]),
             release_gap_m=DROP_GAP_M,
         )
-        return self.driver.act(proprio, goal)
