@@ -98,7 +98,6 @@ class DistillConfig:
     output: str = ""  # copy the final checkpoint here (e.g. assets/student/student.pt)
     progress: bool = True
 
-
     @property
     def tasks(self) -> list[str]:
         return [t.strip() for t in self.task.split(",") if t.strip()]

@@ -5,10 +5,11 @@ most of both camera images. A flat face under a directional light, without shado
 to one colour per view, so the table can be composited instead of rasterised: its colour
 comes from a 3x3 render of a large copy of the table in a private probe client (same view
 rotation, same light, so the same specular term), its outline and depth from a ray-plane
-intersection per pixel, and a depth test against the render of everything else
-decides which is in front. The table stays in the physics scene unchanged; only its drawing
-moves here. Scene-camera images come out bit-identical to rasterising the table; wrist
-images differ in a few pixels along the table's edges, and its thin side faces are not drawn.
+intersection at TinyRenderer's own pixel sample points, and a depth test against the render
+of everything else decides which is in front. The table stays in the physics scene unchanged;
+only its drawing moves here. Images come out bit-identical to rasterising the table (with
+domain randomisation, a few pixels may differ where a part or bin meets it); its thin side
+faces are not drawn.
 """
 
 from __future__ import annotations
