@@ -14,6 +14,7 @@ faces are not drawn.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 from collections.abc import Iterator
@@ -23,11 +24,15 @@ import numpy as np
 import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
 
+from sim.client import Client
+
 # The probe camera sits this high above the probe table.
 _PROBE_HEIGHT_M = 0.2
 # A view whose axis does not point down at least this much gets the table rasterised instead.
 _MIN_DOWNWARD = 0.05
 _MAX_CACHED_COLOURS = 4096
+# Views whose table pixels are kept: the scene camera's stays, wrist views pass through.
+_CACHED_VIEWS = 4
 
 
 class TableBackdrop:
@@ -43,11 +48,12 @@ class TableBackdrop:
         self.center_xy = np.asarray(center_xy, dtype=np.float64)
         self.half_xy = np.asarray(half_xy, dtype=np.float64)
         self.top_z = float(top_z)
-        self._probe: BulletClient | None = BulletClient(connection_mode=p.DIRECT)
+        self._probe: BulletClient | None = Client()
         half = [10.0, 10.0, 0.02]
         visual = self._probe.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=list(rgba))
         self._probe.createMultiBody(0, -1, visual, [0.0, 0.0, -half[2]])
         self._colours: dict[tuple, np.ndarray] = {}
+        self._pixels: collections.OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = collections.OrderedDict()
         self._table: tuple[BulletClient, int, list[float]] | None = None
 
     def attach(self, client: BulletClient, body: int) -> None:
@@ -84,7 +90,7 @@ class TableBackdrop:
         forward = -rotation[2]  # the eye looks along its -z axis
         if forward[2] > -_MIN_DOWNWARD:
             return None
-        key = (np.round(rotation, 9).tobytes(), tuple(projection), repr(sorted(light.items())))
+        key = (rotation.tobytes(), tuple(projection), repr(sorted(light.items())) if light else "")
         cached = self._colours.get(key)
         if cached is not None:
             return cached
@@ -113,18 +119,35 @@ class TableBackdrop:
         colour: np.ndarray,
     ) -> np.ndarray:
         """Paint the table into `rgb` (HxWx3, in place) wherever it is nearer than what `depth` holds."""
-        size = rgb.shape[0]
+        pixels, t = self._table_pixels(view, rgb.shape[0], float(fov_deg), float(near))
+        # The drawn depth only where the table could show: the same arithmetic per pixel as on
+        # the whole image, on a fraction of it.
+        drawn = far * near / (far - (far - near) * depth.reshape(-1)[pixels])  # view-axis depth of what was drawn
+        rgb.reshape(-1, 3)[pixels[t < drawn]] = colour
+        return rgb
+
+    def _table_pixels(self, view: np.ndarray, size: int, fov_deg: float, near: float) -> tuple[np.ndarray, np.ndarray]:
+        """Pixels whose ray meets the table top beyond `near`, and the view-axis depth of each hit.
+
+        Cached per view: the fixed scene camera computes this once, a moving wrist camera each frame."""
+        key = (view.tobytes(), size, fov_deg, near)
+        hit = self._pixels.get(key)
+        if hit is not None:
+            self._pixels.move_to_end(key)
+            return hit
         rotation = view[:3, :3]
         eye = -rotation.T @ view[:3, 3]
-        rays = _eye_rays(size, float(fov_deg)) @ rotation  # world direction per pixel, unit view-axis depth
+        rays = _eye_rays(size, fov_deg) @ rotation  # world direction per pixel, unit view-axis depth
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (self.top_z - eye[2]) / rays[:, 2]  # view-axis depth of the table plane
             x = eye[0] + t * rays[:, 0] - self.center_xy[0]
             y = eye[1] + t * rays[:, 1] - self.center_xy[1]
-        drawn = far * near / (far - (far - near) * depth.reshape(-1))  # view-axis depth of what was drawn
-        front = (t > near) & (t < drawn) & (np.abs(x) <= self.half_xy[0]) & (np.abs(y) <= self.half_xy[1])
-        rgb.reshape(-1, 3)[front] = colour
-        return rgb
+        pixels = np.flatnonzero((t > near) & (np.abs(x) <= self.half_xy[0]) & (np.abs(y) <= self.half_xy[1]))
+        hit = (pixels, t[pixels])
+        self._pixels[key] = hit
+        if len(self._pixels) > _CACHED_VIEWS:
+            self._pixels.popitem(last=False)
+        return hit
 
 
 @functools.lru_cache(maxsize=16)

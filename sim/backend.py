@@ -223,7 +223,8 @@ class SimRobot(Robot):
         if camera == "scene":
             view = self._model.scene_camera()
             view = dr.scene_camera(view) if dr else view
-            return cams.render_scene(world.client, size, view, lighting, world.backdrop, world.render_flag)
+            static = world.static_layer if self._model.scene_camera_fixed else None
+            return cams.render_scene(world.client, size, view, lighting, world.backdrop, world.render_flag, static)
         if camera == "wrist":
             mount = dr.wrist_camera(cams.WristCamera()) if dr else cams.WristCamera()
             hand = self._model.wrist_mount_pose()

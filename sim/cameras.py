@@ -4,7 +4,8 @@ Two views: a fixed `scene` camera looking at the table from in front of the robo
 `wrist` camera fixed to the hand, looking along the fingers. Images are HxWx3 uint8.
 Rendering costs far more than physics, so callers render once per control step at most, and
 the world's table is drawn by a `sim.backdrop.TableBackdrop` rather than rasterised (it covers
-most of every image, and the CPU renderer pays per covered pixel).
+most of every image, and the CPU renderer pays per covered pixel), and a fixed camera's static
+bodies (the bins) by a `sim.static_layer.StaticLayer`.
 `lighting` (a `sim.randomization.Lighting`, for domain randomisation) sets the renderer's light;
 without it no light setting is passed and the renderer uses its own defaults.
 """
@@ -21,6 +22,7 @@ from pybullet_utils.bullet_client import BulletClient
 if TYPE_CHECKING:
     from sim.backdrop import TableBackdrop
     from sim.randomization import Lighting
+    from sim.static_layer import StaticLayer
 
 CAMERA_NAMES = ("scene", "wrist")
 
@@ -74,6 +76,7 @@ def _render(
     lighting: Lighting | None,
     backdrop: TableBackdrop | None,
     renderer: int,
+    static: StaticLayer | None = None,
 ) -> np.ndarray:
     projection = client.computeProjectionMatrixFOV(fov=lens.fov_deg, aspect=1.0, nearVal=lens.near_m, farVal=lens.far_m)
     light = lighting.render_kwargs() if lighting is not None else {}
@@ -84,7 +87,12 @@ def _render(
     if colour is None:
         with backdrop.rasterised():
             return rasterise(client, size, view, projection, light)[0]
-    rgb, depth = rasterise(client, size, view, projection, light)
+    if static is None:
+        rgb, depth = rasterise(client, size, view, projection, light)
+    else:
+        with static.hidden():
+            rgb, depth = rasterise(client, size, view, projection, light)
+        static.merge(rgb, depth, view, projection, light)
     return backdrop.composite(rgb, depth, view_matrix, lens.fov_deg, lens.near_m, lens.far_m, colour)
 
 
@@ -95,10 +103,12 @@ def render_scene(
     lighting: Lighting | None = None,
     backdrop: TableBackdrop | None = None,
     renderer: int = p.ER_TINY_RENDERER,
+    static: StaticLayer | None = None,
 ) -> np.ndarray:
-    """Render the fixed scene camera; pass the world's `backdrop` and `render_flag`."""
+    """Render the scene camera; pass the world's `backdrop` and `render_flag`, and its
+    `static_layer` when the camera stays put (it is used with the backdrop only)."""
     view = client.computeViewMatrix(camera.eye, camera.target, camera.up)
-    return _render(client, size, view, camera, lighting, backdrop, renderer)
+    return _render(client, size, view, camera, lighting, backdrop, renderer, static)
 
 
 def render_wrist(

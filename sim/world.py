@@ -19,8 +19,11 @@ import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
 
 from sim.backdrop import TableBackdrop
+from sim.client import Client
 from sim.renderers import attach_renderer, detach_renderer, renderer_flag, warm_up
+from sim.static_layer import StaticLayer
 
+SOLVER_RESIDUAL_M_S = 1e-5
 TABLE_TOP_Z = 0.0
 TABLE_HEIGHT_M = 0.75
 TABLE_CENTER_XY = (0.3, 0.0)
@@ -94,6 +97,35 @@ BINS: dict[str, BinSpec] = {
 BIN_RGBA = (0.32, 0.33, 0.36, 1.0)
 
 
+def add_bin(client: BulletClient, spec: BinSpec) -> int:
+    """A static open box: a floor and four walls as one compound body."""
+    ix, iy = spec.inner_half_xy
+    t, h = spec.wall_thickness_m, spec.wall_height_m
+    ft = spec.floor_thickness_m
+    halves = [
+        [ix + t, iy + t, ft / 2],  # floor
+        [t / 2, iy + t, h / 2],  # +x wall
+        [t / 2, iy + t, h / 2],  # -x wall
+        [ix, t / 2, h / 2],  # +y wall
+        [ix, t / 2, h / 2],  # -y wall
+    ]
+    offsets = [
+        [0, 0, ft / 2],
+        [ix + t / 2, 0, h / 2],
+        [-ix - t / 2, 0, h / 2],
+        [0, iy + t / 2, h / 2],
+        [0, -iy - t / 2, h / 2],
+    ]
+    n = len(halves)
+    col = client.createCollisionShapeArray([p.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=offsets)
+    vis = client.createVisualShapeArray(
+        [p.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=offsets, rgbaColors=[BIN_RGBA] * n
+    )
+    body = client.createMultiBody(0, col, vis, [spec.center_xy[0], spec.center_xy[1], TABLE_TOP_Z])
+    client.changeDynamics(body, -1, lateralFriction=0.8)
+    return body
+
+
 class World:
     """The physics client and the static scene; parts are added by tasks."""
 
@@ -101,7 +133,7 @@ class World:
         if physics_hz <= 0:
             raise ValueError(f"physics_hz must be positive, got {physics_hz}")
         self.physics_hz = int(physics_hz)
-        self.client = BulletClient(connection_mode=p.DIRECT)
+        self.client = Client()
         self.physics_steps = 0
         self.bin_ids: dict[str, int] = {}
         self.table_id = -1
@@ -112,6 +144,11 @@ class World:
         # rasterised (far cheaper, same pixels; see sim/backdrop.py). A GPU draws it as it is.
         self.backdrop = (
             TableBackdrop(TABLE_CENTER_XY, TABLE_HALF_XY, TABLE_TOP_Z, TABLE_RGBA) if self.renderer == "tiny" else None
+        )
+        # Likewise the bins, for a camera that stays put (see sim/static_layer.py).
+        self.static_layer = (
+            StaticLayer(lambda client: [add_bin(client, spec) for spec in BINS.values()])
+            if self.renderer == "tiny" else None
         )
         self.part_ids: list[int] = []  # bodies added by `add_part` since the last `rebuild`, in order
 
@@ -127,6 +164,10 @@ class World:
         c.setPhysicsEngineParameter(
             fixedTimeStep=1.0 / self.physics_hz,
             numSolverIterations=50,
+            # The contact solver stops once every constraint's velocity error is under 10 um/s
+            # (PyBullet's 1e-7 m/s runs all 50 iterations on parts that lie still): env steps
+            # without cameras about 20 % faster; what it changed is in sim/README.md, "Physics".
+            solverResidualThreshold=SOLVER_RESIDUAL_M_S,
             deterministicOverlappingPairs=1,
         )
         c.setGravity(0, 0, -9.81)
@@ -138,7 +179,9 @@ class World:
         self.table_id = self._add_table()
         if self.backdrop is not None:
             self.backdrop.attach(c, self.table_id)
-        self.bin_ids = {name: self._add_bin(spec) for name, spec in BINS.items()}
+        self.bin_ids = {name: add_bin(c, spec) for name, spec in BINS.items()}
+        if self.static_layer is not None:
+            self.static_layer.attach(c, [(body, BIN_RGBA) for body in self.bin_ids.values()])
         self.part_ids = []
         self.physics_steps = 0
 
@@ -157,6 +200,8 @@ class World:
     def close(self) -> None:
         if self.backdrop is not None:
             self.backdrop.close()
+        if self.static_layer is not None:
+            self.static_layer.close()
         if self.client is not None:
             detach_renderer(self.client)
             self.client.disconnect()
@@ -170,35 +215,6 @@ class World:
         vis = c.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=list(TABLE_RGBA))
         body = c.createMultiBody(0, col, vis, [TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], TABLE_TOP_Z - half[2]])
         c.changeDynamics(body, -1, lateralFriction=1.0)
-        return body
-
-    def _add_bin(self, spec: BinSpec) -> int:
-        """A static open box: a floor and four walls as one compound body."""
-        ix, iy = spec.inner_half_xy
-        t, h = spec.wall_thickness_m, spec.wall_height_m
-        ft = spec.floor_thickness_m
-        halves = [
-            [ix + t, iy + t, ft / 2],  # floor
-            [t / 2, iy + t, h / 2],  # +x wall
-            [t / 2, iy + t, h / 2],  # -x wall
-            [ix, t / 2, h / 2],  # +y wall
-            [ix, t / 2, h / 2],  # -y wall
-        ]
-        offsets = [
-            [0, 0, ft / 2],
-            [ix + t / 2, 0, h / 2],
-            [-ix - t / 2, 0, h / 2],
-            [0, iy + t / 2, h / 2],
-            [0, -iy - t / 2, h / 2],
-        ]
-        c = self.client
-        n = len(halves)
-        col = c.createCollisionShapeArray([p.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=offsets)
-        vis = c.createVisualShapeArray(
-            [p.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=offsets, rgbaColors=[BIN_RGBA] * n
-        )
-        body = c.createMultiBody(0, col, vis, [spec.center_xy[0], spec.center_xy[1], TABLE_TOP_Z])
-        c.changeDynamics(body, -1, lateralFriction=0.8)
         return body
 
     def add_part(self, shape: PartShape, colour: str, xy: tuple[float, float], yaw: float) -> int:

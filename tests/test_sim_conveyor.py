@@ -16,6 +16,7 @@ from sim.tasks.conveyor import (
     Conveyor,
     conveyor_templates,
 )
+from sim.world import SOLVER_RESIDUAL_M_S
 
 
 @pytest.fixture
@@ -40,7 +41,8 @@ def test_belt_carries_every_part_toward_the_robot_and_stops_at_the_end(robot: Si
     assert np.allclose(moved[:, 1:], start[:, 1:], atol=1e-3)
     state = Conveyor.unpack_privileged(robot.read(with_cameras=False).extras["privileged"])
     assert state["part_velocity"][0] == pytest.approx(-task.belt_speed, abs=2e-3)
-    assert state["belt_velocity"][0] == pytest.approx(-task.belt_speed, abs=1e-6)
+    # The belt's velocity motor is a solver constraint: it holds speed to the solver's residual.
+    assert state["belt_velocity"][0] == pytest.approx(-task.belt_speed, abs=2 * SOLVER_RESIDUAL_M_S)
     for _ in range(int(0.6 / BELT_SPEED_M_S[0] * 20)):  # long enough for every pallet to reach the end stop
         robot.advance(0.05)
     state = Conveyor.unpack_privileged(robot.read(with_cameras=False).extras["privileged"])

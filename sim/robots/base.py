@@ -33,6 +33,7 @@ class RobotModel(Protocol):
     joint_names: tuple[str, ...]
     limits: JointLimits
     arms: tuple[str, ...]
+    scene_camera_fixed: bool  # whether `scene_camera()` is the same view all episode (it may cache)
 
     def reset(self) -> None:
         """Teleport to the home posture at rest, grippers open, first arm active."""

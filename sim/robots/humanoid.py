@@ -25,6 +25,7 @@ from pybullet_utils.bullet_client import BulletClient
 
 from robot.interface import JointLimits
 from sim.cameras import SceneCamera
+from sim.client import Client
 from sim.geometry import matrix_to_rotvec, quat_to_matrix
 
 ASSET_URDF = Path(__file__).resolve().parents[2] / "assets" / "humanoid" / "humanoid.urdf"
@@ -150,6 +151,7 @@ class HumanoidModel(_HumanoidBody):
     joint_names = BODY_JOINTS
     limits = BODY_LIMITS
     arms = ARMS
+    scene_camera_fixed = False  # the head carries it, and the head sways with the body
 
     def __init__(self, client: BulletClient) -> None:
         super().__init__(client)
@@ -265,7 +267,7 @@ class HumanoidKinematics:
     arms = ARMS
 
     def __init__(self) -> None:
-        self.client = BulletClient(connection_mode=p.DIRECT)
+        self.client = Client()
         self.body = _HumanoidBody(self.client)
         self.active_arm = 0
 

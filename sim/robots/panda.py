@@ -22,6 +22,7 @@ from pybullet_utils.bullet_client import BulletClient
 
 from robot.interface import JointLimits
 from sim.cameras import SceneCamera
+from sim.client import Client
 
 ASSET_URDF = Path(__file__).resolve().parents[2] / "assets" / "panda_simple" / "panda_simple.urdf"
 MESH_URDF = Path(pybullet_data.getDataPath()) / "franka_panda" / "panda.urdf"
@@ -91,10 +92,13 @@ class _PandaBody:
 
     def set_joint_positions(self, q: np.ndarray, gripper: float) -> None:
         """Teleport (zero velocity): only for resets and for the kinematics copy."""
-        for j, qj in zip(self.arm, q, strict=True):
-            self.client.resetJointState(self.body, j, float(qj), 0.0)
-        for j in self.fingers:
-            self.client.resetJointState(self.body, j, float(gripper) * FINGER_TRAVEL_M, 0.0)
+        if len(q) != len(self.arm):
+            raise ValueError(f"{len(q)} joint positions for the Panda's {len(self.arm)} arm joints")
+        width = float(gripper) * FINGER_TRAVEL_M
+        positions = [[float(qj)] for qj in q] + [[width]] * len(self.fingers)
+        self.client.resetJointStatesMultiDof(
+            self.body, self.arm + self.fingers, positions, [[0.0]] * len(positions)
+        )
 
     def link_pose(self, link: int) -> np.ndarray:
         """[x y z qx qy qz qw] of a link frame in the world."""
@@ -108,6 +112,7 @@ class PandaModel(_PandaBody):
     joint_names = ARM_JOINTS
     limits = ARM_LIMITS
     arms = ("arm",)
+    scene_camera_fixed = True  # the scene camera stands on the cell, not on the robot
 
     def __init__(self, client: BulletClient, visuals: str = "simple") -> None:
         super().__init__(client, visuals)
@@ -185,7 +190,7 @@ class PandaKinematics:
     """
 
     def __init__(self) -> None:
-        self.client = BulletClient(connection_mode=p.DIRECT)
+        self.client = Client()
         self.panda = _PandaBody(self.client, "simple")
 
     def close(self) -> None:
@@ -232,5 +237,8 @@ class PandaKinematics:
             self.panda.body, self.panda.ee_link, [0.0, 0.0, 0.0], dof, zeros, zeros
         )
         jac = np.vstack([np.array(linear), np.array(angular)])[:, : len(ARM_JOINTS)]
-        null = np.eye(len(ARM_JOINTS)) - np.linalg.pinv(jac) @ jac
-        return null @ (NULLSPACE_GAIN * (HOME_Q - q))
+        # (I - pinv(jac) @ jac) @ step, from one SVD: subtract the step's part in jac's row space.
+        _, singular, vt = np.linalg.svd(jac, full_matrices=False)
+        rows = vt[singular > 1e-15 * singular[0]]  # numpy's pinv cutoff
+        step = NULLSPACE_GAIN * (HOME_Q - q)
+        return step - rows.T @ (rows @ step)
