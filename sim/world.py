@@ -1,6 +1,6 @@
 """The simulated work cell: one PyBullet client with a floor, a table, two bins and coloured parts.
 
-Every `World` owns its own DIRECT-mode `BulletClient` (never the global client), so
+Every `World` owns its own DIRECT-mode client (`sim.client.Client`, never the global one), so
 several worlds can live in one process. `rebuild()` resets the whole simulation and
 reloads the static scene: starting every episode from a freshly built world is what
 makes resets bit-for-bit deterministic (no contact caches or solver warm starts
