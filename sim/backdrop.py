@@ -24,6 +24,7 @@ import numpy as np
 import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
 
+from sim.cameras import pixel_words
 from sim.client import Client
 
 # The probe camera sits this high above the probe table.
@@ -31,7 +32,7 @@ _PROBE_HEIGHT_M = 0.2
 # A view whose axis does not point down at least this much gets the table rasterised instead.
 _MIN_DOWNWARD = 0.05
 _MAX_CACHED_COLOURS = 4096
-# Views whose table pixels are kept: the scene camera's stays, wrist views pass through.
+# Views whose table depth is kept: the scene camera's stays, wrist views pass through.
 _CACHED_VIEWS = 4
 
 
@@ -53,7 +54,7 @@ class TableBackdrop:
         visual = self._probe.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=list(rgba))
         self._probe.createMultiBody(0, -1, visual, [0.0, 0.0, -half[2]])
         self._colours: dict[tuple, np.ndarray] = {}
-        self._pixels: collections.OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = collections.OrderedDict()
+        self._depths: collections.OrderedDict[tuple, np.ndarray] = collections.OrderedDict()
         self._table: tuple[BulletClient, int, list[float]] | None = None
 
     def attach(self, client: BulletClient, body: int) -> None:
@@ -82,8 +83,8 @@ class TableBackdrop:
             self._probe = None
 
     def colour(self, view: np.ndarray, projection: list[float], light: dict[str, Any]) -> np.ndarray | None:
-        """The table top's shaded RGB seen through `view` (4x4 world->eye), or None if the view
-        does not look down on it (the caller then rasterises the table)."""
+        """The table top's shaded RGBA (4 uint8) seen through `view` (4x4 world->eye), or None if the
+        view does not look down on it (the caller then rasterises the table)."""
         if self._probe is None:
             raise RuntimeError("TableBackdrop is closed")
         rotation = view[:3, :3]
@@ -102,15 +103,15 @@ class TableBackdrop:
             3, 3, viewMatrix=probe_view.T.reshape(-1).tolist(), projectionMatrix=projection, shadow=0,
             renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK, **light,
         )
-        rgb = np.asarray(rgba, dtype=np.uint8).reshape(3, 3, 4)[1, 1, :3].copy()
+        pixel = np.asarray(rgba, dtype=np.uint8).reshape(3, 3, 4)[1, 1].copy()
         if len(self._colours) >= _MAX_CACHED_COLOURS:
             self._colours.clear()
-        self._colours[key] = rgb
-        return rgb
+        self._colours[key] = pixel
+        return pixel
 
     def composite(
         self,
-        rgb: np.ndarray,
+        rgba: np.ndarray,
         depth: np.ndarray,
         view: np.ndarray,
         fov_deg: float,
@@ -118,47 +119,50 @@ class TableBackdrop:
         far: float,
         colour: np.ndarray,
     ) -> np.ndarray:
-        """Paint the table into `rgb` (HxWx3, in place) wherever it is nearer than what `depth` holds."""
-        pixels, t = self._table_pixels(view, rgb.shape[0], float(fov_deg), float(near))
-        # The drawn depth only where the table could show: the same arithmetic per pixel as on
-        # the whole image, on a fraction of it.
-        drawn = far * near / (far - (far - near) * depth.reshape(-1)[pixels])  # view-axis depth of what was drawn
-        rgb.reshape(-1, 3)[pixels[t < drawn]] = colour
-        return rgb
+        """Paint the table into `rgba` (HxWx4, in place) wherever it is nearer than what `depth` holds."""
+        table = self._table_depth(view, rgba.shape[0], float(fov_deg), float(near))
+        # Whole-image operations: a mask and one masked copy of 4-byte pixels cost less than
+        # gathering and scattering the table's pixels, and each pixel gets the same arithmetic.
+        drawn = far * near / (far - (far - near) * depth)  # view-axis depth of what was drawn
+        np.copyto(pixel_words(rgba), colour.view(np.uint32)[0], where=table < drawn)
+        return rgba
 
-    def _table_pixels(self, view: np.ndarray, size: int, fov_deg: float, near: float) -> tuple[np.ndarray, np.ndarray]:
-        """Pixels whose ray meets the table top beyond `near`, and the view-axis depth of each hit.
+    def _table_depth(self, view: np.ndarray, size: int, fov_deg: float, near: float) -> np.ndarray:
+        """The view-axis depth (HxW) at which each pixel's ray meets the table top beyond `near`,
+        inf where it misses.
 
         Cached per view: the fixed scene camera computes this once, a moving wrist camera each frame."""
         key = (view.tobytes(), size, fov_deg, near)
-        hit = self._pixels.get(key)
-        if hit is not None:
-            self._pixels.move_to_end(key)
-            return hit
+        table = self._depths.get(key)
+        if table is not None:
+            self._depths.move_to_end(key)
+            return table
         rotation = view[:3, :3]
         eye = -rotation.T @ view[:3, 3]
-        rays = _eye_rays(size, fov_deg) @ rotation  # world direction per pixel, unit view-axis depth
+        # World direction per pixel (one row per axis), unit view-axis depth.
+        ray_x, ray_y, ray_z = rotation.T @ _eye_rays(size, fov_deg)
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = (self.top_z - eye[2]) / rays[:, 2]  # view-axis depth of the table plane
-            x = eye[0] + t * rays[:, 0] - self.center_xy[0]
-            y = eye[1] + t * rays[:, 1] - self.center_xy[1]
-        pixels = np.flatnonzero((t > near) & (np.abs(x) <= self.half_xy[0]) & (np.abs(y) <= self.half_xy[1]))
-        hit = (pixels, t[pixels])
-        self._pixels[key] = hit
-        if len(self._pixels) > _CACHED_VIEWS:
-            self._pixels.popitem(last=False)
-        return hit
+            t = (self.top_z - eye[2]) / ray_z  # view-axis depth of the table plane
+            x = eye[0] + t * ray_x - self.center_xy[0]
+            y = eye[1] + t * ray_y - self.center_xy[1]
+        hit = (t > near) & (np.abs(x) <= self.half_xy[0]) & (np.abs(y) <= self.half_xy[1])
+        table = np.where(hit, t, np.inf).reshape(size, size)
+        table.setflags(write=False)
+        self._depths[key] = table
+        if len(self._depths) > _CACHED_VIEWS:
+            self._depths.popitem(last=False)
+        return table
 
 
 @functools.lru_cache(maxsize=16)
 def _eye_rays(size: int, fov_deg: float) -> np.ndarray:
-    """Eye-space ray through each pixel's sample point, scaled to unit depth along -z.
+    """Eye-space ray through each pixel's sample point, scaled to unit depth along -z (3 x H*W).
 
     TinyRenderer samples pixel (column j, row i from the top) at whole viewport coordinates
     (j, size - 1 - i), not at pixel centres; matching it makes the depths agree to 1e-6."""
     half = np.tan(np.radians(fov_deg) / 2.0)
     x = (2.0 * np.arange(size) / size - 1.0) * half
     y = (2.0 * (size - 1 - np.arange(size)) / size - 1.0) * half
-    rays = np.stack(np.broadcast_arrays(x[None, :], y[:, None], -1.0), axis=-1).reshape(-1, 3)
+    rays = np.stack(np.broadcast_arrays(x[None, :], y[:, None], -1.0)).reshape(3, -1)
     rays.setflags(write=False)
     return rays

@@ -12,6 +12,7 @@ without it no light setting is passed and the renderer uses its own defaults.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,13 +60,32 @@ def rasterise(
     light: dict[str, Any],
     renderer: int = p.ER_TINY_RENDERER,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """RGB (HxWx3 uint8) and the depth buffer (HxW, in [0, 1]) from PyBullet's `renderer`."""
+    """RGBA (HxWx4 uint8, a fresh array) and the depth buffer (HxW, in [0, 1]) from PyBullet's `renderer`."""
     _, _, rgba, depth, _ = client.getCameraImage(
         size, size, viewMatrix=view, projectionMatrix=projection, shadow=0,
         renderer=renderer, flags=p.ER_NO_SEGMENTATION_MASK, **light,
     )
-    rgb = np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)[:, :, :3].copy()
-    return rgb, np.asarray(depth, dtype=np.float32).reshape(size, size)
+    rgba = np.asarray(rgba, dtype=np.uint8).reshape(size, size, 4)
+    return rgba, np.asarray(depth, dtype=np.float32).reshape(size, size)
+
+
+def pixel_words(rgba: np.ndarray) -> np.ndarray:
+    """An HxWx4 uint8 image as HxW uint32, one word per pixel (a view): a masked copy of whole
+    pixels is then one 4-byte move each, several times cheaper than moving 3 bytes."""
+    return rgba.view(np.uint32)[..., 0]
+
+
+def to_rgb(rgba: np.ndarray) -> np.ndarray:
+    """HxWx3 from HxWx4: one gather through a cached index (a third of a strided copy's time)."""
+    height, width = rgba.shape[:2]
+    return np.take(rgba.reshape(-1), _rgb_index(height * width)).reshape(height, width, 3)
+
+
+@functools.lru_cache(maxsize=8)
+def _rgb_index(pixels: int) -> np.ndarray:
+    keep = np.ones(4 * pixels, dtype=bool)
+    keep[3::4] = False
+    return np.flatnonzero(keep)
 
 
 def _render(
@@ -81,19 +101,20 @@ def _render(
     projection = client.computeProjectionMatrixFOV(fov=lens.fov_deg, aspect=1.0, nearVal=lens.near_m, farVal=lens.far_m)
     light = lighting.render_kwargs() if lighting is not None else {}
     if backdrop is None:
-        return rasterise(client, size, view, projection, light, renderer)[0]
+        return to_rgb(rasterise(client, size, view, projection, light, renderer)[0])
     view_matrix = np.asarray(view, dtype=np.float64).reshape(4, 4).T
     colour = backdrop.colour(view_matrix, projection, light)
     if colour is None:
         with backdrop.rasterised():
-            return rasterise(client, size, view, projection, light)[0]
+            return to_rgb(rasterise(client, size, view, projection, light)[0])
     if static is None:
-        rgb, depth = rasterise(client, size, view, projection, light)
+        rgba, depth = rasterise(client, size, view, projection, light)
     else:
         with static.hidden():
-            rgb, depth = rasterise(client, size, view, projection, light)
-        static.merge(rgb, depth, view, projection, light)
-    return backdrop.composite(rgb, depth, view_matrix, lens.fov_deg, lens.near_m, lens.far_m, colour)
+            rgba, depth = rasterise(client, size, view, projection, light)
+        static.merge(rgba, depth, view, projection, light)
+    backdrop.composite(rgba, depth, view_matrix, lens.fov_deg, lens.near_m, lens.far_m, colour)
+    return to_rgb(rgba)
 
 
 def render_scene(

@@ -18,18 +18,15 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import pybullet as p
 from pybullet_utils.bullet_client import BulletClient
 
-from sim.cameras import rasterise
+from sim.cameras import pixel_words, rasterise
 from sim.client import Client
 
 # Views whose static render is kept (the scene camera's, and a jittered one per episode with
 # domain randomisation).
 _CACHED_VIEWS = 8
 _HIDDEN = [0.0, 0.0, 0.0, 0.0]  # fully transparent: the CPU renderer skips the shape
-# Looking straight up from 1 km: nothing in a work cell is in view.
-_SKY_VIEW = list(p.computeViewMatrix((0.0, 0.0, 1000.0), (0.0, 0.0, 1001.0), (1.0, 0.0, 0.0)))
 
 
 class StaticLayer:
@@ -38,7 +35,7 @@ class StaticLayer:
     def __init__(self, build: Callable[[BulletClient], object]) -> None:
         self._private: BulletClient | None = Client()
         build(self._private)
-        self._renders: collections.OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = (
+        self._renders: collections.OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = (
             collections.OrderedDict()
         )
         self._twins: tuple[BulletClient, list[tuple[int, list[float]]]] | None = None
@@ -62,16 +59,14 @@ class StaticLayer:
                 client.changeVisualShape(body, -1, rgbaColor=rgba)
 
     def merge(
-        self, rgb: np.ndarray, depth: np.ndarray, view: list[float], projection: list[float], light: dict[str, Any]
+        self, rgba: np.ndarray, depth: np.ndarray, view: list[float], projection: list[float], light: dict[str, Any]
     ) -> None:
-        """Draw the static bodies into `rgb` and `depth` (a frame rendered without them), in place,
+        """Draw the static bodies into `rgba` and `depth` (a frame rendered without them), in place,
         wherever they are nearer than what the frame holds."""
-        pixels, static_rgb, static_depth = self._render(rgb.shape[0], view, projection, light)
-        flat_depth = depth.reshape(-1)
-        front = static_depth < flat_depth[pixels]
-        shown = pixels[front]
-        rgb.reshape(-1, 3)[shown] = static_rgb[front]
-        flat_depth[shown] = static_depth[front]
+        static_pixels, static_depth = self._render(rgba.shape[0], view, projection, light)
+        front = static_depth < depth
+        np.copyto(pixel_words(rgba), static_pixels, where=front)
+        np.copyto(depth, static_depth, where=front)
 
     def close(self) -> None:
         self._twins = None
@@ -81,8 +76,8 @@ class StaticLayer:
 
     def _render(
         self, size: int, view: list[float], projection: list[float], light: dict[str, Any]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The pixels the static bodies cover in this view, with their colours and depths (cached)."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The static bodies alone in this view: pixels (HxW uint32 RGBA words) and depth (cached)."""
         if self._private is None:
             raise RuntimeError("StaticLayer is closed")
         key = (size, tuple(view), tuple(projection), repr(sorted(light.items())) if light else "")
@@ -90,12 +85,11 @@ class StaticLayer:
         if cached is not None:
             self._renders.move_to_end(key)
             return cached
-        rgb, depth = rasterise(self._private, size, view, projection, light)
-        # A pixel showing nothing holds the renderer's clear depth: read it off a view of empty sky.
-        _, clear = rasterise(self._private, 1, _SKY_VIEW, projection, {})
-        pixels = np.flatnonzero(depth.reshape(-1) < clear[0, 0])
-        cached = (pixels, rgb.reshape(-1, 3)[pixels], depth.reshape(-1)[pixels])
-        self._renders[key] = cached
+        rgba, depth = rasterise(self._private, size, view, projection, light)
+        pixels = pixel_words(rgba)
+        for array in (pixels, depth):
+            array.setflags(write=False)
+        self._renders[key] = (pixels, depth)
         if len(self._renders) > _CACHED_VIEWS:
             self._renders.popitem(last=False)
-        return cached
+        return pixels, depth

@@ -41,6 +41,27 @@ PART_FRICTION = 1.2
 PART_MASS_KG = 0.05
 
 
+def rigid_body(
+    client: BulletClient,
+    mass: float,
+    collision: int,
+    visual: int,
+    position: list[float],
+    orientation: list[float] | tuple[float, ...] = (0.0, 0.0, 0.0, 1.0),
+) -> int:
+    """A single-link body as a Bullet rigid body (`useMaximalCoordinates`), not a one-link multibody.
+
+    Why: PyBullet's default makes every body a Featherstone multibody, and a contact between two
+    multibodies (a part on the table) is solved as generic multibody rows with cone friction,
+    which cost most of a step's physics. Rigid-rigid contacts take Bullet's rigid solver: env
+    steps without cameras about 40 % faster (what it changed: sim/README.md, "Physics").
+    Robots and the conveyor, which have joints, stay multibodies.
+    """
+    return client.createMultiBody(
+        mass, collision, visual, list(position), list(orientation), useMaximalCoordinates=True
+    )
+
+
 @dataclass(frozen=True)
 class PartShape:
     """A part's geometry. `half_extents` is the bounding box half size (x, y, z) in the part frame.
@@ -121,7 +142,7 @@ def add_bin(client: BulletClient, spec: BinSpec) -> int:
     vis = client.createVisualShapeArray(
         [p.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=offsets, rgbaColors=[BIN_RGBA] * n
     )
-    body = client.createMultiBody(0, col, vis, [spec.center_xy[0], spec.center_xy[1], TABLE_TOP_Z])
+    body = rigid_body(client, 0, col, vis, [spec.center_xy[0], spec.center_xy[1], TABLE_TOP_Z])
     client.changeDynamics(body, -1, lateralFriction=0.8)
     return body
 
@@ -175,7 +196,7 @@ class World:
         # skips it), because a large surface in view doubles the CPU renderer's cost per frame.
         # It has a visual shape of its own: without one the EGL plugin crashes drawing the plane.
         unseen = c.createVisualShape(p.GEOM_BOX, halfExtents=[0.01, 0.01, 0.01], rgbaColor=[0, 0, 0, 0])
-        c.createMultiBody(0, c.createCollisionShape(p.GEOM_PLANE), unseen, [0, 0, TABLE_TOP_Z - TABLE_HEIGHT_M])
+        rigid_body(c, 0, c.createCollisionShape(p.GEOM_PLANE), unseen, [0, 0, TABLE_TOP_Z - TABLE_HEIGHT_M])
         self.table_id = self._add_table()
         if self.backdrop is not None:
             self.backdrop.attach(c, self.table_id)
@@ -213,7 +234,7 @@ class World:
         half = [TABLE_HALF_XY[0], TABLE_HALF_XY[1], 0.02]
         col = c.createCollisionShape(p.GEOM_BOX, halfExtents=half)
         vis = c.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=list(TABLE_RGBA))
-        body = c.createMultiBody(0, col, vis, [TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], TABLE_TOP_Z - half[2]])
+        body = rigid_body(c, 0, col, vis, [TABLE_CENTER_XY[0], TABLE_CENTER_XY[1], TABLE_TOP_Z - half[2]])
         c.changeDynamics(body, -1, lateralFriction=1.0)
         return body
 
@@ -234,7 +255,7 @@ class World:
             raise ValueError(f"unknown part kind {shape.kind!r}, expected 'box' or 'cylinder'")
         position = [xy[0], xy[1], TABLE_TOP_Z + hz + 1e-4]
         orientation = c.getQuaternionFromEuler([0, 0, yaw])
-        body = c.createMultiBody(PART_MASS_KG, col, vis, position, orientation)
+        body = rigid_body(c, PART_MASS_KG, col, vis, position, orientation)
         # Some rolling friction and angular damping stop an upright cylinder from wobbling
         # forever after it is dropped (it would never count as resting).
         c.changeDynamics(

@@ -27,7 +27,7 @@ from pybullet_utils.bullet_client import BulletClient
 
 from sim.geometry import quat_to_matrix, rotz, wrap_angle, yaw_of
 from sim.tasks.base import Task, register_task
-from sim.world import COLOURS, TABLE_TOP_Z, PartShape
+from sim.world import COLOURS, TABLE_TOP_Z, PartShape, rigid_body
 
 PEG_SHAPE = PartShape("peg", "box", (0.011, 0.011, 0.03), np.pi / 2)
 HOLE_CLEARANCE_M = 0.0015  # hole side minus peg side
@@ -100,7 +100,7 @@ def add_fixture(client: BulletClient, xy: tuple[float, float], yaw: float) -> in
         [p.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=offsets, rgbaColors=[FIXTURE_RGBA] * n
     )
     orientation = client.getQuaternionFromEuler([0, 0, yaw])
-    body = client.createMultiBody(0, col, vis, [xy[0], xy[1], TABLE_TOP_Z], orientation)
+    body = rigid_body(client, 0, col, vis, [xy[0], xy[1], TABLE_TOP_Z], orientation)
     client.changeDynamics(body, -1, lateralFriction=FIXTURE_FRICTION)
     return body
 

@@ -31,7 +31,7 @@ from sim.geometry import rotz
 from sim.tasks.base import Task, register_task
 from sim.tasks.pick_place import MIN_PART_SPACING_M, SpawnedPart
 from sim.tasks.sort import choose_template, grasp_yaw, released_and_resting, sample_spaced_xy, staged_progress
-from sim.world import COLOURS, PART_SHAPES, TABLE_TOP_Z, PartShape
+from sim.world import COLOURS, PART_SHAPES, TABLE_TOP_Z, PartShape, rigid_body
 
 KIT_KINDS = tuple(sorted(PART_SHAPES))  # one slot per kind
 N_KIT = 2  # named parts per episode
@@ -121,7 +121,7 @@ def add_tray(client: BulletClient, center_xy: tuple[float, float], yaw: float, k
         rgbaColors=[TRAY_RGBA] * n,
     )
     orientation = client.getQuaternionFromEuler([0, 0, yaw])
-    body = client.createMultiBody(0, col, vis, [center_xy[0], center_xy[1], TABLE_TOP_Z], orientation)
+    body = rigid_body(client, 0, col, vis, [center_xy[0], center_xy[1], TABLE_TOP_Z], orientation)
     client.changeDynamics(body, -1, lateralFriction=0.8)
     to_world = rotz(yaw)[:2, :2]
     return [
