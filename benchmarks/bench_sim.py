@@ -107,14 +107,14 @@ def bench_env(
 
 
 @contextlib.contextmanager
-def solver_residual(value_m_s: float) -> Iterator[None]:
-    """Worlds rebuilt meanwhile stop their contact solver at `value_m_s` instead of robocell's setting."""
-    saved = sim.world.SOLVER_RESIDUAL_M_S
-    sim.world.SOLVER_RESIDUAL_M_S = value_m_s
+def world_setting(name: str, value: object) -> Iterator[None]:
+    """Worlds rebuilt meanwhile use `value` for the `sim.world` constant `name` instead of robocell's."""
+    saved = getattr(sim.world, name)
+    setattr(sim.world, name, value)
     try:
         yield
     finally:
-        sim.world.SOLVER_RESIDUAL_M_S = saved
+        setattr(sim.world, name, saved)
 
 
 def bench_physics_humanoid(seconds: float) -> float:
@@ -230,8 +230,10 @@ def main() -> None:
     render = bench_render(args.size, args.seconds)
     env_cameras = bench_env(args.size, ("scene", "wrist"), args.env_steps, args.seconds)
     env_state = bench_env(args.size, (), args.env_steps * 5, args.seconds)
-    with solver_residual(PYBULLET_SOLVER_RESIDUAL_M_S):
+    with world_setting("SOLVER_RESIDUAL_M_S", PYBULLET_SOLVER_RESIDUAL_M_S):
         env_state_default_solver = bench_env(args.size, (), args.env_steps * 5, args.seconds)
+    with world_setting("RIGID_SINGLE_LINK_BODIES", False):
+        env_state_multibodies = bench_env(args.size, (), args.env_steps * 5, args.seconds)
     humanoid_cameras = bench_env(args.size, ("scene", "wrist"), args.env_steps, args.seconds, "humanoid")
     humanoid_state = bench_env(args.size, (), args.env_steps * 5, args.seconds, "humanoid")
     peer = bench_against_panda_gym(args.size, args.env_steps, args.rounds)
@@ -251,6 +253,8 @@ def main() -> None:
     print(f"  panda    env steps, no cameras, PyBullet's solver residual ({PYBULLET_SOLVER_RESIDUAL_M_S:g} m/s) "
           f"{env_state_default_solver['steps_per_s']:.1f} steps/s, against {env_state['steps_per_s']:.1f} at "
           f"robocell's {sim.world.SOLVER_RESIDUAL_M_S:g}")
+    print(f"  panda    env steps, no cameras, table, bins and parts as one-link multibodies (PyBullet's default) "
+          f"{env_state_multibodies['steps_per_s']:.1f} steps/s, against {env_state['steps_per_s']:.1f} as rigid bodies")
     if peer:
         print(f"  peer panda-gym PickAndPlace-v3, state       {peer['peer_state_steps_per_s']:10.1f} steps/s")
         print(f"  {peer['rounds']} alternating rounds at {s}x{s}, "
@@ -271,6 +275,7 @@ def main() -> None:
         "image_size": s, "physics_steps_per_s": physics, "render_frames_per_s": render,
         "env_scene_wrist": env_cameras, "env_no_cameras": env_state, "panda_gym": peer,
         "env_no_cameras_pybullet_solver_residual": env_state_default_solver,
+        "env_no_cameras_multibody_parts": env_state_multibodies,
         "ratio_vs_panda_gym": ratio,
         "humanoid": {"physics_steps_per_s": physics_humanoid, "env_scene_wrist": humanoid_cameras,
                      "env_no_cameras": humanoid_state},

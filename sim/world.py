@@ -24,6 +24,9 @@ from sim.renderers import attach_renderer, detach_renderer, renderer_flag, warm_
 from sim.static_layer import StaticLayer
 
 SOLVER_RESIDUAL_M_S = 1e-5
+# Single-link bodies (floor, table, bins, parts, fixtures) as Bullet rigid bodies; False gives
+# PyBullet's default one-link multibodies (benchmarks/bench_sim.py compares the two).
+RIGID_SINGLE_LINK_BODIES = True
 TABLE_TOP_Z = 0.0
 TABLE_HEIGHT_M = 0.75
 TABLE_CENTER_XY = (0.3, 0.0)
@@ -51,14 +54,14 @@ def rigid_body(
 ) -> int:
     """A single-link body as a Bullet rigid body (`useMaximalCoordinates`), not a one-link multibody.
 
-    Why: PyBullet's default makes every body a Featherstone multibody, and a contact between two
+    Why: PyBullet makes every body a Featherstone multibody by default, and a contact between two
     multibodies (a part on the table) is solved as generic multibody rows with cone friction,
-    which cost most of a step's physics. Rigid-rigid contacts take Bullet's rigid solver: env
-    steps without cameras about 40 % faster (what it changed: sim/README.md, "Physics").
-    Robots and the conveyor, which have joints, stay multibodies.
+    which cost most of a step's physics. Rigid-rigid contacts take Bullet's rigid-body solver.
+    Robots and the conveyor, which have joints, stay multibodies. What it changed and what it
+    gained: sim/README.md, "Physics".
     """
     return client.createMultiBody(
-        mass, collision, visual, list(position), list(orientation), useMaximalCoordinates=True
+        mass, collision, visual, list(position), list(orientation), useMaximalCoordinates=RIGID_SINGLE_LINK_BODIES
     )
 
 
