@@ -2,7 +2,7 @@
 
 Why: a fixed camera sees the same static bodies in every frame, and PyBullet's CPU renderer
 pays for every pixel they cover (the two bins are about a quarter of the Panda scene camera's
-frame time: 1,532 against 1,172 frames/s in `benchmarks/bench_sim.py`). So the static bodies
+frame time: 1,014 against 759 frames/s in `benchmarks/bench_sim.py`). So the static bodies
 are built again in a private client, rendered there once per view (colour and depth), and each
 frame rasterises only what moves, with the static bodies hidden; a per-pixel depth test then
 keeps whichever is nearer, which is what the renderer's z-buffer would have done. Images stay
