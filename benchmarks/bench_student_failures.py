@@ -1,0 +1,95 @@
+"""Why a PickPlace policy fails: for every failed held-out seed, what its fingers closed on.
+
+Success rates say how often a student fails, not why. This rolls the policy out on the same
+held-out seeds as `bench_student_success.py` and sorts each failed episode by what the gripper
+held: the named part (then it was dropped or missed the bin), a distractor (grounding: and
+whether that distractor shared the target's colour or shape), or nothing.
+
+    .venv/bin/python benchmarks/bench_student_failures.py                 # 100 seeds, one process
+    .venv/bin/python benchmarks/bench_student_failures.py --policy student:runs/x/student.pt
+
+Writes benchmarks/results/student_failures.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from policies.registry import load_policy
+from sim.envs import ManufacturingEnv
+from sim.tasks.pick_place import PickPlace, SpawnedPart
+
+
+def _held(env: ManufacturingEnv, parts: list[SpawnedPart]) -> list[SpawnedPart]:
+    """The parts both fingers touch now."""
+    model = env.sim._model
+    return [part for part in parts if all(model.finger_contact(part.body))]
+
+
+def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
+    """One episode: success, and for a failure the kind of failure."""
+    obs, info = env.reset(seed=seed)
+    policy.reset(obs["instruction"])
+    task = env.sim.task
+    if not isinstance(task, PickPlace):
+        raise ValueError(f"failure kinds are defined for PickPlace, not {type(task).__name__}")
+    target = task.target
+    distractors = [part for part in task.parts if part is not target]
+    held_target, held_other = False, None
+    terminated = truncated = False
+    while not (terminated or truncated):
+        obs, _, terminated, truncated, info = env.step(policy.act(obs))
+        held_target = held_target or bool(_held(env, [target]))
+        held_other = held_other or next(iter(_held(env, distractors)), None)
+    record: dict[str, Any] = {"seed": seed, "instruction": obs["instruction"], "success": bool(info["success"]),
+                              "steps": int(info["steps"])}
+    if record["success"]:
+        return record
+    if held_target:
+        kind = "held the named part, then dropped it or missed the bin"
+    elif held_other is not None:
+        same = [name for name, shared in (("colour", held_other.colour == target.colour),
+                                          ("shape", held_other.shape.name == target.shape.name)) if shared]
+        kind = f"held a distractor ({' and '.join(same) if same else 'neither colour nor shape'} as the named part)"
+    else:
+        kind = "held nothing"
+    return {**record, "failure": kind}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", default="student:assets/student/student.pt")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--seed-start", type=int, default=1_000_000, help="test seeds, disjoint from training")
+    parser.add_argument("--instruction-split", default="train", choices=("train", "heldout"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/student_failures.json"))
+    args = parser.parse_args()
+    logging.getLogger("robot.safety").setLevel(logging.ERROR)
+
+    policy = load_policy(args.policy)
+    env = ManufacturingEnv(task="PickPlace", instruction_split=args.instruction_split)
+    try:
+        records = [diagnose(env, policy, seed) for seed in range(args.seed_start, args.seed_start + args.episodes)]
+    finally:
+        env.close()
+    failures = [r for r in records if not r["success"]]
+    kinds = collections.Counter(r["failure"] for r in failures)
+    print(f"{args.policy}: {len(records) - len(failures)}/{len(records)} succeeded; failures by kind:")
+    for kind, n in kinds.most_common():
+        print(f"  {n:3d}  {kind}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "policy": args.policy, "task": "PickPlace", "instruction_split": args.instruction_split,
+        "seeds": [args.seed_start, args.seed_start + args.episodes], "success_rate": 1 - len(failures) / len(records),
+        "failure_kinds": dict(kinds), "failures": failures,
+    }, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
