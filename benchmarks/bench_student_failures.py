@@ -25,10 +25,9 @@ from sim.envs import ManufacturingEnv
 from sim.tasks.pick_place import PickPlace, SpawnedPart
 
 
-def _held(env: ManufacturingEnv, parts: list[SpawnedPart]) -> list[SpawnedPart]:
+def _held(task: PickPlace, parts: list[SpawnedPart]) -> list[SpawnedPart]:
     """The parts both fingers touch now."""
-    model = env.sim._model
-    return [part for part in parts if all(model.finger_contact(part.body))]
+    return [part for part in parts if all(task.robot.finger_contact(part.body))]
 
 
 def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
@@ -44,8 +43,8 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     terminated = truncated = False
     while not (terminated or truncated):
         obs, _, terminated, truncated, info = env.step(policy.act(obs))
-        held_target = held_target or bool(_held(env, [target]))
-        held_other = held_other or next(iter(_held(env, distractors)), None)
+        held_target = held_target or bool(_held(task, [target]))
+        held_other = held_other or next(iter(_held(task, distractors)), None)
     record: dict[str, Any] = {"seed": seed, "instruction": obs["instruction"], "success": bool(info["success"]),
                               "steps": int(info["steps"])}
     if record["success"]:
