@@ -60,13 +60,18 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     return {**record, "failure": kind}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", default="student:assets/student/student.pt")
+def add_heldout_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
+    """The held-out PickPlace seeds and wording these diagnostics share, and where results go."""
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed-start", type=int, default=1_000_000, help="test seeds, disjoint from training")
     parser.add_argument("--instruction-split", default="train", choices=("train", "heldout"))
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/student_failures.json"))
+    parser.add_argument("--out", type=Path, default=out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", default="student:assets/student/student.pt")
+    add_heldout_arguments(parser, Path("benchmarks/results/student_failures.json"))
     args = parser.parse_args()
     logging.getLogger("robot.safety").setLevel(logging.ERROR)
 

@@ -4,6 +4,7 @@
     robocell distill --run-dir runs/pickplace                             # resume after a kill
     robocell distill --config assets/student/distill.json                 # settings from a JSON file
     robocell distill --task PickPlace,Stack,Sort --teacher 'expert:{task}'  # one student, several tasks
+    robocell distill --aux-target part_pose:3 --film all ...              # ground the instruction harder
 
 The whole recipe reads top to bottom in `main`; every setting is a field of `DistillConfig`
 (each is also a `--flag`). Round 0 is BC on `demo_episodes` teacher episodes; round r >= 1
@@ -19,12 +20,18 @@ all of them: each task gets its own demos and DAgger episodes (`demos/<task>`,
 `dagger_<r>/<task>`, the same seed ranges), validation averages the tasks' success, and the
 evaluation reports every task (`<task>/<split>/<student|teacher>`). `teacher` may hold
 `{task}` (e.g. `expert:{task}`); `teachers` names a task's own teacher.
+
+`aux_target` adds a training-only head that predicts part of the privileged state every episode
+records (the named part's position, say) from the features the actions come from: a student
+that must say where the named part is learns to look for it. On PickPlace it cut the shipped
+student's distractor grasps from 13 to 3 in 100 held-out episodes (assets/student/MODEL_CARD.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -40,6 +47,7 @@ from policies.dataset.collect import collect, evaluate
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
 from policies.student.text import SentenceTargets, tokenize
+from sim.tasks import task_class
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +75,7 @@ class DistillConfig:
     # student
     image_size: int = 96
     chunk: int = 4
+    film: str = "last"  # instruction FiLM on the last conv map or on "all" (StudentConfig.film)
     cameras: tuple[str, ...] = ("scene_rgb", "wrist_rgb")
     execution: str = (
         "first"  # how the student acts in DAgger rollouts and evaluation (runtime.EXECUTION_MODES)
@@ -88,6 +97,11 @@ class DistillConfig:
     text_pretrain_steps: int = 1500
     text_loss_weight: float = 0.1
     text_corpus_size: int = 4000
+    # auxiliary grounding loss: predict part of the privileged state from the student's features.
+    # A field of the task's privileged layout ("part_pose"), its first n values ("part_pose:3"),
+    # or columns of the privileged vector ("0:3"); "" for none. Training only (see StudentConfig.aux_dim).
+    aux_target: str = ""
+    aux_loss_weight: float = 1.0
     # evaluation of the final student against the teacher
     eval_episodes: int = 50
     eval_seed_start: int = 1_000_000
@@ -154,17 +168,22 @@ def main(cfg: DistillConfig) -> dict:
         cameras=tuple(cfg.cameras),
         image_size=cfg.image_size,
         chunk=cfg.chunk,
+        film=cfg.film,
         extra={"task": cfg.task, "teacher": ",".join(dict.fromkeys(cfg.teacher_for(t) for t in tasks))},
     )
+    aux_columns = {task: privileged_columns(task, cfg.aux_target) for task in tasks} if cfg.aux_target else {}
+    if len({c.stop - c.start for c in aux_columns.values()}) > 1:
+        raise ValueError(f"aux_target {cfg.aux_target!r} has a different size in each task: {aux_columns}")
+    student_cfg.aux_dim = next((c.stop - c.start for c in aux_columns.values()), 0)
     model = StudentNet(student_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)
-    samples = _load([cfg.task_dir(demo_dir, t) for t in tasks], cfg, demos=True)
+    samples = _load([cfg.task_dir(demo_dir, t) for t in tasks], cfg, demos=True, aux=aux_columns)
     text = _sentence_targets(samples.instructions, run_dir / "text_cache.npz", student_cfg, cfg)
 
     start_round = state["finished_round"] + 1
     if start_round == 0:
-        _set_proprio_normalisation(model, samples)
+        _set_normalisation(model, samples)
         if text is not None and cfg.text_pretrain_steps:
             text.pretrain(model.text, cfg.text_pretrain_steps, cfg.lr, gen)
     else:  # resume: weights, optimiser and RNG of the last finished round
@@ -179,7 +198,7 @@ def main(cfg: DistillConfig) -> dict:
     # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
     for k in range(1, start_round):
         samples = concat_samples(samples, _load([cfg.task_dir(run_dir / f"dagger_{k}", t) for t in tasks], cfg,
-                                                demos=False))  # fmt: skip
+                                                demos=False, aux=aux_columns))  # fmt: skip
     for r in range(start_round, cfg.dagger_rounds + 1):
         t_round = time.perf_counter()
         record: dict = {"round": r}
@@ -205,7 +224,9 @@ def main(cfg: DistillConfig) -> dict:
             ]
             record.update(beta=beta, rollout_success=float(np.mean([x["success_rate"] for x in summaries])),
                           new_samples=sum(x["samples"] for x in summaries))  # fmt: skip
-            samples = concat_samples(samples, _load([cfg.task_dir(round_dir, t) for t in tasks], cfg, demos=False))
+            samples = concat_samples(
+                samples, _load([cfg.task_dir(round_dir, t) for t in tasks], cfg, demos=False, aux=aux_columns)
+            )
         if text is not None:
             text.add(samples.instructions)
         epochs = cfg.bc_epochs if r == 0 else cfg.round_epochs
@@ -278,7 +299,7 @@ def train(
     desc: str,
     peak_lr: float | None = None,
 ) -> float:
-    """Masked MSE on the teacher's action chunks (+ the text-matching loss); returns the last epoch's mean.
+    """Masked MSE on the teacher's action chunks (+ the text and auxiliary losses); returns the last epoch's mean.
 
     The learning rate follows a cosine from `peak_lr` (default `cfg.lr`) down to `cfg.min_lr_fraction` of it.
     """
@@ -300,12 +321,13 @@ def train(
             if cfg.token_dropout:
                 keep = torch.from_numpy(gen.random(batch_tokens.shape) >= cfg.token_dropout)
                 batch_tokens = batch_tokens * keep
-            pred = model(
+            features = model.features(
                 _shift(samples.scene[idx], cfg.shift_px, gen),
                 _shift(samples.wrist[idx], cfg.shift_px, gen),
                 torch.from_numpy(samples.proprio[idx]),
                 batch_tokens,
             )
+            pred = model.actions(features)
             mask = torch.from_numpy(samples.mask[idx]).unsqueeze(-1)
             loss = (((pred - torch.from_numpy(samples.chunks[idx])) ** 2) * mask).sum() / (
                 mask.sum() * pred.shape[-1]
@@ -313,6 +335,9 @@ def train(
             if text is not None and cfg.text_loss_weight:
                 sentences = [samples.instructions[i] for i in ids.tolist()]
                 loss = loss + cfg.text_loss_weight * text.loss(model.text, sentences)
+            if model.cfg.aux_dim and samples.aux is not None and cfg.aux_loss_weight:
+                target = (torch.from_numpy(samples.aux[idx]) - model.aux_mean) / model.aux_std
+                loss = loss + cfg.aux_loss_weight * ((model.aux(features) - target) ** 2).mean()
             for group in opt.param_groups:
                 group["lr"] = float(floor + 0.5 * (peak - floor) * (1 + np.cos(np.pi * step / total)))
             step += 1
@@ -337,9 +362,31 @@ def _shift(images: np.ndarray, pad: int, gen: np.random.Generator) -> torch.Tens
     return torch.from_numpy(np.stack([padded[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)]))
 
 
-def _set_proprio_normalisation(model: StudentNet, samples: Samples) -> None:
+def _set_normalisation(model: StudentNet, samples: Samples) -> None:
     model.proprio_mean.copy_(torch.from_numpy(samples.proprio.mean(0)))
     model.proprio_std.copy_(torch.from_numpy(samples.proprio.std(0)).clamp(min=1e-2))
+    if model.cfg.aux_dim and samples.aux is not None:
+        model.aux_mean.copy_(torch.from_numpy(samples.aux.mean(0)))
+        model.aux_std.copy_(torch.from_numpy(samples.aux.std(0)).clamp(min=1e-3))
+
+
+def privileged_columns(task: str, target: str) -> slice:
+    """The columns of `task`'s privileged state that `target` names (see `DistillConfig.aux_target`)."""
+    name, _, size = target.partition(":")
+    if name.isdigit():
+        if not size.isdigit() or int(size) <= int(name):
+            raise ValueError(f"aux_target {target!r}: columns must read start:stop with stop > start")
+        return slice(int(name), int(size))
+    start = 0
+    for field_name, width in task_class(task).privileged_layout:
+        if field_name == name:
+            n = int(size) if size else width
+            if not 0 < n <= width:
+                raise ValueError(f"aux_target {target!r}: {task}'s {name!r} has {width} values")
+            return slice(start, start + n)
+        start += width
+    names = [f for f, _ in task_class(task).privileged_layout]
+    raise ValueError(f"aux_target {target!r}: {task}'s privileged state has no field {name!r}; it has {names}")
 
 
 # ---------------------------------------------------------------- bookkeeping and CLI
@@ -365,10 +412,19 @@ def _sentence_targets(
         return None
 
 
-def _load(dirs: list[Path], cfg: DistillConfig, demos: bool) -> Samples:
-    """Teacher demos (only the successful ones, if so configured) or DAgger episodes (all are labelled)."""
+def _load(dirs: list[Path], cfg: DistillConfig, demos: bool, aux: dict[str, slice] | None = None) -> Samples:
+    """Teacher demos (only the successful ones, if so configured) or DAgger episodes (all are labelled).
+
+    With `aux` (task -> auxiliary columns), `dirs` holds one directory per task, in `cfg.tasks` order.
+    """
     only_success = demos and cfg.only_success_demos
-    return load_samples(dirs, tuple(cfg.cameras), cfg.image_size, cfg.chunk, only_success)
+    if not aux:
+        return load_samples(dirs, tuple(cfg.cameras), cfg.image_size, cfg.chunk, only_success)
+    parts = [
+        load_samples([d], tuple(cfg.cameras), cfg.image_size, cfg.chunk, only_success, aux[task])
+        for d, task in zip(dirs, cfg.tasks, strict=True)
+    ]
+    return functools.reduce(concat_samples, parts)
 
 
 def _jsonable(cfg: DistillConfig) -> dict:

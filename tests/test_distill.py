@@ -16,7 +16,7 @@ from policies.dataset.collect import collect
 from policies.dataset.hdf5 import episode_files, read_episode
 from policies.dataset.toy import ToyReachEnv, ToyReachExpert
 from policies.registry import register_policy_kind
-from policies.student.runtime import load_student
+from policies.student.runtime import load_checkpoint, load_student
 
 torch.set_num_threads(1)
 TOY = "robocell-toy/Reach-v0"
@@ -150,8 +150,10 @@ def test_one_student_learns_several_tasks_each_with_its_own_data_and_scores(tmp_
         gym.register(other, entry_point=ToyReachEnv, kwargs={"instructions": "heldout"}, max_episode_steps=30)
     tasks = [TOY, other]
     cfg = tiny_config(tmp_path, task=",".join(tasks), dagger_rounds=1, val_episodes=2, eval_episodes=2,
-                      heldout_env_kwargs={})  # fmt: skip
+                      heldout_env_kwargs={}, aux_target="0:2")  # fmt: skip  # aux labels: each task's goal
     results = distill.main(cfg)
+    model, _ = load_checkpoint(tmp_path / "round_1.pt")
+    assert model.cfg.aux_dim == 2 and model.aux_std.min() > 0.01  # normalised by both tasks' goals
     for task in tasks:
         folder = task.replace("/", "_")
         assert len(episode_files(tmp_path / "demos" / folder)) == 8

@@ -22,10 +22,11 @@ torch.set_num_threads(1)
 TOLERANCE = {"ts": 1e-5, "onnx": 1e-5, "int8": 0.1}
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=[{}, {"film": "all", "aux_dim": 3}], ids=["default", "film_all_aux"])
+def checkpoint(tmp_path_factory, request) -> Path:
+    """A student as shipped, and one with FiLM on every map and the training-only auxiliary head."""
     torch.manual_seed(0)
-    model = StudentNet(StudentConfig(image_size=48)).eval()
+    model = StudentNet(StudentConfig(image_size=48, **request.param)).eval()
     with torch.no_grad():  # spread the outputs over [-1, 1] so that differences would show
         model.head[-1].weight.mul_(5.0)
     path = tmp_path_factory.mktemp("student") / "student.pt"

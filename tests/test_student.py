@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 
 from policies.dataset.arrays import chunk_labels, load_samples
 from policies.dataset.collect import collect
-from policies.distill import DistillConfig, train
+from policies.distill import DistillConfig, privileged_columns, train
 from policies.student.model import StudentConfig, StudentNet, count_macs, example_inputs
 from policies.student.runtime import StudentPolicy, load_student, save_checkpoint, torch_backend
 from policies.student.text import tokenize
@@ -35,13 +36,28 @@ def test_tokenize_is_stable_and_padded() -> None:
     assert not (a == tokenize("pick the blue cube", 512, 8)).all()
 
 
-def test_forward_shape_range_and_cost() -> None:
-    model = StudentNet(StudentConfig()).eval()
+@pytest.mark.parametrize("film", ["last", "all"])
+def test_forward_shape_range_and_cost(film: str) -> None:
+    model = StudentNet(StudentConfig(film=film)).eval()
     with torch.no_grad():
         out = model(*example_inputs(model.cfg, batch=3))
     assert out.shape == (3, 4, 7)
     assert out.abs().max() <= 1.0
     assert count_macs(model, example_inputs(model.cfg)) < 20e6
+
+
+def test_film_on_every_map_lets_the_instruction_reach_the_first_conv() -> None:
+    torch.manual_seed(0)
+    image = example_inputs(StudentConfig(), batch=1)[0].expand(2, -1, -1, -1)  # one image, two instructions
+    text = torch.randn(2, 32)
+    for film, instruction_matters in (("last", False), ("all", True)):
+        encoder = StudentNet(StudentConfig(film=film)).encoders[0]
+        first_relu = []
+        encoder.convs[1].register_forward_hook(lambda _m, _i, out, seen=first_relu: seen.append(out))
+        encoder(image, text)
+        assert (not torch.allclose(first_relu[0][0], first_relu[0][1])) == instruction_matters, film
+    with pytest.raises(ValueError, match="film must be"):
+        StudentNet(StudentConfig(film="first"))
 
 
 def test_execution_modes(tmp_path: Path) -> None:
@@ -147,3 +163,61 @@ def test_orientation_features_ignore_the_quaternion_sign() -> None:
         a = model(*inputs)
         b = model(*inputs[:2], flipped, inputs[3])
     torch.testing.assert_close(a, b)
+
+
+def test_auxiliary_head_learns_the_privileged_target_without_touching_the_actions(tmp_path: Path) -> None:
+    collect("robocell-toy/Reach-v0", "toy:Reach", tmp_path, range(12), workers=0, env_kwargs={"image_size": 32},
+            progress=False)  # fmt: skip
+    goal = privileged_columns("robocell-toy/Reach-v0", "0:2")  # the toy's privileged state starts with its goal
+    samples = load_samples([tmp_path], TINY.cameras, TINY.image_size, TINY.chunk, aux=goal)
+    assert samples.aux.shape == (len(samples), 2)
+    torch.manual_seed(0)
+    model = StudentNet(dataclasses.replace(TINY, aux_dim=2))
+    model.aux_mean.copy_(torch.from_numpy(samples.aux.mean(0)))
+    model.aux_std.copy_(torch.from_numpy(samples.aux.std(0)))
+
+    def aux_error() -> float:
+        with torch.no_grad():
+            feats = model.features(torch.from_numpy(samples.scene), torch.from_numpy(samples.wrist),
+                                   torch.from_numpy(samples.proprio), tokens_of(model, samples))  # fmt: skip
+            target = (torch.from_numpy(samples.aux) - model.aux_mean) / model.aux_std
+            return float(((model.aux(feats) - target) ** 2).mean())
+
+    def trained_error(weight: float) -> float:
+        model.load_state_dict(initial)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        cfg = DistillConfig(batch_size=16, shift_px=0, token_dropout=0.0, progress=False, aux_loss_weight=weight)
+        train(model, opt, samples, None, cfg, 15, np.random.default_rng(0), "train", peak_lr=3e-3)
+        return aux_error()
+
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    before = aux_error()
+    without, with_aux = trained_error(0.0), trained_error(1.0)
+    assert with_aux < 0.6 * before and with_aux < 0.6 * without, (before, without, with_aux)
+
+    # The head is training-only: a saved and reloaded student acts the same, and `forward` is the action path.
+    save_checkpoint(tmp_path / "aux.pt", model)
+    policy = load_student(str(tmp_path / "aux.pt"), execution="first")
+    obs = observation(model.cfg)
+    policy.reset("reach the red target")
+    direct = model(*(torch.from_numpy(obs[k][None]) for k in model.cfg.cameras), torch.from_numpy(obs["proprio"][None]),
+                   torch.from_numpy(tokenize("reach the red target", TINY.text_buckets, TINY.max_tokens)[None]))
+    np.testing.assert_allclose(policy.act(obs), direct[0, 0].detach().numpy(), atol=1e-5)
+
+
+def tokens_of(model: StudentNet, samples) -> torch.Tensor:
+    tokens = np.stack([tokenize(s, model.cfg.text_buckets, model.cfg.max_tokens) for s in samples.instructions])
+    return torch.from_numpy(tokens[samples.instruction_ids])
+
+
+def test_privileged_columns_name_a_field_a_prefix_or_a_range() -> None:
+    assert privileged_columns("PickPlace", "part_pose") == slice(0, 7)
+    assert privileged_columns("PickPlace", "part_pose:3") == slice(0, 3)
+    assert privileged_columns("PickPlace", "grasp_yaw") == slice(7, 8)
+    assert privileged_columns("PickPlace", "2:5") == slice(2, 5)
+    with pytest.raises(ValueError, match="no field 'bolt_pose'.*part_pose"):
+        privileged_columns("PickPlace", "bolt_pose")
+    with pytest.raises(ValueError, match="has 1 values"):
+        privileged_columns("PickPlace", "grasp_yaw:2")
+    with pytest.raises(ValueError, match="start:stop"):
+        privileged_columns("PickPlace", "5:2")

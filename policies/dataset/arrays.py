@@ -26,6 +26,7 @@ class Samples:
     chunks: np.ndarray  # (N, T, A) float32 teacher labels
     mask: np.ndarray  # (N, T) float32, 0 past the episode end
     episodes: int
+    aux: np.ndarray | None = None  # (N, K) float32 slice of the privileged state (auxiliary labels), or None
 
     def __len__(self) -> int:
         return len(self.proprio)
@@ -49,9 +50,16 @@ def chunk_labels(actions: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarra
 
 
 def load_samples(
-    roots: Iterable[Path], cameras: tuple[str, ...], image_size: int, chunk: int, only_success: bool = False
+    roots: Iterable[Path],
+    cameras: tuple[str, ...],
+    image_size: int,
+    chunk: int,
+    only_success: bool = False,
+    aux: slice | None = None,
 ) -> Samples:
     """All samples of all episodes under `roots` (each a dataset directory of `robocell collect`).
+
+    `aux` picks columns of the recorded privileged state as auxiliary labels (`Samples.aux`).
 
     The arrays are allocated once, at their final size, from the episodes' headers, and filled
     episode by episode: memory peaks at the dataset's size, not twice it (1,600 PickPlace demos
@@ -64,19 +72,21 @@ def load_samples(
         raise FileNotFoundError(f"no usable episodes under {[str(r) for r in roots]}")
     image = np.empty((total, image_size, image_size, 3), np.uint8)
     scene, wrist = image, np.empty_like(image) if len(cameras) > 1 else np.zeros_like(image)
-    proprio = chunks = mask = None
+    proprio = chunks = mask = aux_labels = None
     ids = np.empty(total, np.int64)
     instructions: dict[str, int] = {}
     at = episodes = 0
     for path, n in zip(files, lengths, strict=True):
         if not n:
             continue
-        ep = read_episode(path, keys=(*cameras, "proprio"))
+        ep = read_episode(path, keys=(*cameras, "proprio", *(("privileged",) if aux is not None else ())))
         labels, valid = chunk_labels(ep.actions, chunk)
         if proprio is None:
             proprio = np.empty((total, ep.obs["proprio"].shape[1]), np.float32)
             chunks = np.empty((total, *labels.shape[1:]), np.float32)
             mask = np.empty((total, chunk), np.float32)
+            if aux is not None:
+                aux_labels = np.empty((total, len(range(ep.obs["privileged"].shape[1])[aux])), np.float32)
         rows = slice(at, at + n)
         scene[rows] = resize_nearest(ep.obs[cameras[0]], image_size)
         if len(cameras) > 1:
@@ -84,8 +94,10 @@ def load_samples(
         proprio[rows] = ep.obs["proprio"]
         ids[rows] = instructions.setdefault(ep.instruction, len(instructions))
         chunks[rows], mask[rows] = labels, valid
+        if aux is not None:
+            aux_labels[rows] = ep.obs["privileged"][:, aux]
         at, episodes = at + n, episodes + 1
-    return Samples(scene, wrist, proprio, ids, list(instructions), chunks, mask, episodes)
+    return Samples(scene, wrist, proprio, ids, list(instructions), chunks, mask, episodes, aux_labels)
 
 
 def _usable_length(path: Path, only_success: bool) -> int:
@@ -97,6 +109,8 @@ def _usable_length(path: Path, only_success: bool) -> int:
 
 def concat_samples(a: Samples, b: Samples) -> Samples:
     """`a` followed by `b` (instruction ids of `b` remapped into one shared list)."""
+    if (a.aux is None) != (b.aux is None):
+        raise ValueError("cannot join samples with auxiliary labels to samples without them")
     names = list(a.instructions) + [s for s in b.instructions if s not in a.instructions]
     remap = np.array([names.index(s) for s in b.instructions])
     return Samples(
@@ -108,4 +122,5 @@ def concat_samples(a: Samples, b: Samples) -> Samples:
         chunks=np.concatenate([a.chunks, b.chunks]),
         mask=np.concatenate([a.mask, b.mask]),
         episodes=a.episodes + b.episodes,
+        aux=None if a.aux is None else np.concatenate([a.aux, b.aux]),
     )

@@ -41,6 +41,13 @@ class StudentConfig:
     text_dim: int = 32
     max_tokens: int = 24
     hidden: int = 256
+    # Outputs of an auxiliary head trained to predict part of the privileged state (the named part's
+    # position, say) from the same features as the actions: it makes the encoders ground the
+    # instruction in the image. Training only: `forward` never runs it, so exports leave it out.
+    aux_dim: int = 0
+    # FiLM from the instruction on every conv map ("all") or only on the last ("last"): earlier
+    # conditioning lets the small first filters look for the named part's colour and shape.
+    film: str = "last"
     execution: str = (
         "first"  # how `runtime.load_student` plays chunks unless told otherwise (chosen on validation)
     )
@@ -54,6 +61,7 @@ class StudentConfig:
         d = dict(d)
         d.setdefault("rotation_features", False)  # checkpoints from before these options had neither
         d.setdefault("feature_norm", False)
+        d.setdefault("film", "last")
         if "cameras" in d:
             d["cameras"] = tuple(d["cameras"])
         if "convs" in d:
@@ -76,10 +84,17 @@ class SpatialSoftmax(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    """uint8 NHWC -> features: strided convs, text-conditioned FiLM on the last map, spatial softmax + pooled."""
+    """uint8 NHWC -> features: strided convs, text-conditioned FiLM, spatial softmax + pooled.
 
-    def __init__(self, image_size: int, convs: tuple[tuple[int, int, int], ...], text_dim: int) -> None:
+    FiLM modulates the last map (`film="last"`) or every map (`"all"`), before its ReLU.
+    """
+
+    def __init__(
+        self, image_size: int, convs: tuple[tuple[int, int, int], ...], text_dim: int, film: str = "last"
+    ) -> None:
         super().__init__()
+        if film not in ("last", "all"):
+            raise ValueError(f"film must be 'last' or 'all', got {film!r}")
         layers: list[nn.Module] = []
         c_in, size = 3, image_size
         for c_out, k, stride in convs:
@@ -88,15 +103,27 @@ class ImageEncoder(nn.Module):
             c_in, size = c_out, (size + 2 * pad - k) // stride + 1
         self.convs = nn.Sequential(*layers[:-1])  # FiLM goes before the last ReLU
         self.film = nn.Linear(text_dim, 2 * c_in)
+        early = [c for c, _, _ in convs[:-1]] if film == "all" else []
+        self.early_films = nn.ModuleList(nn.Linear(text_dim, 2 * c) for c in early)
         self.keypoints = SpatialSoftmax(size, size)
         self.out_dim = 3 * c_in
 
     def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         x = image.permute(0, 3, 1, 2).float() * (1.0 / 255.0) - 0.5
-        x = self.convs(x)
-        gamma, beta = self.film(text).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
-        x = torch.relu(x * (1.0 + gamma) + beta)
+        if len(self.early_films):
+            for i, layer in enumerate(self.convs):
+                x = layer(x)
+                if i % 2 == 0 and i // 2 < len(self.early_films):  # a conv with a FiLM before its ReLU
+                    x = _film(x, self.early_films[i // 2](text))
+        else:
+            x = self.convs(x)
+        x = torch.relu(_film(x, self.film(text)))
         return torch.cat([self.keypoints(x), x.mean(dim=(2, 3))], dim=1)
+
+
+def _film(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    gamma, beta = params.unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
+    return x * (1.0 + gamma) + beta
 
 
 class StudentNet(nn.Module):
@@ -105,7 +132,7 @@ class StudentNet(nn.Module):
         self.cfg = cfg
         self.text = TextEncoder(cfg.text_buckets, cfg.text_embed_dim, cfg.text_dim)
         self.encoders = nn.ModuleList(
-            ImageEncoder(cfg.image_size, cfg.convs, cfg.text_dim) for _ in cfg.cameras
+            ImageEncoder(cfg.image_size, cfg.convs, cfg.text_dim, cfg.film) for _ in cfg.cameras
         )
         self.register_buffer("proprio_mean", torch.zeros(cfg.proprio_dim))
         self.register_buffer("proprio_std", torch.ones(cfg.proprio_dim))
@@ -123,17 +150,36 @@ class StudentNet(nn.Module):
             nn.ReLU(),
             nn.Linear(cfg.hidden, cfg.chunk * cfg.action_dim),
         )
+        if cfg.aux_dim:
+            self.aux_head = nn.Sequential(nn.Linear(feat, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.aux_dim))
+            self.register_buffer("aux_mean", torch.zeros(cfg.aux_dim))
+            self.register_buffer("aux_std", torch.ones(cfg.aux_dim))
 
     def forward(
         self, scene: torch.Tensor, wrist: torch.Tensor, proprio: torch.Tensor, tokens: torch.Tensor
     ) -> torch.Tensor:
+        return self.actions(self.features(scene, wrist, proprio, tokens))
+
+    def features(
+        self, scene: torch.Tensor, wrist: torch.Tensor, proprio: torch.Tensor, tokens: torch.Tensor
+    ) -> torch.Tensor:
+        """The normalised feature vector both heads read."""
         text = self.text(tokens)
         feats = [self.encoders[0](scene, text)]
         if len(self.encoders) > 1:
             feats.append(self.encoders[1](wrist, text))
         feats += [text, self.proprio_features(proprio)]
-        out = torch.tanh(self.head(self.norm(torch.cat(feats, dim=1))))
+        return self.norm(torch.cat(feats, dim=1))
+
+    def actions(self, features: torch.Tensor) -> torch.Tensor:
+        out = torch.tanh(self.head(features))
         return out.reshape(-1, self.cfg.chunk, self.cfg.action_dim)
+
+    def aux(self, features: torch.Tensor) -> torch.Tensor:
+        """The auxiliary prediction, in the normalised units of `aux_mean` / `aux_std`."""
+        if not self.cfg.aux_dim:
+            raise ValueError("this student has no auxiliary head (aux_dim is 0)")
+        return self.aux_head(features)
 
     def proprio_features(self, proprio: torch.Tensor) -> torch.Tensor:
         normalised = (proprio - self.proprio_mean) / self.proprio_std
