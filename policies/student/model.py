@@ -61,7 +61,6 @@ class StudentConfig:
         d = dict(d)
         d.setdefault("rotation_features", False)  # checkpoints from before these options had neither
         d.setdefault("feature_norm", False)
-        d.setdefault("film", "last")
         if "cameras" in d:
             d["cameras"] = tuple(d["cameras"])
         if "convs" in d:
