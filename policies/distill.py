@@ -23,8 +23,9 @@ evaluation reports every task (`<task>/<split>/<student|teacher>`). `teacher` ma
 
 `aux_target` adds a training-only head that predicts part of the privileged state every episode
 records (the named part's position, say) from the features the actions come from: a student
-that must say where the named part is learns to look for it. On PickPlace it cut the shipped
-student's distractor grasps from 13 to 3 in 100 held-out episodes (assets/student/MODEL_CARD.md).
+that must say where the named part is learns to look for it. On PickPlace it cut distractor grasps
+from 13 to 3 in 100 held-out episodes; with `film="all"` as well, the student reached 98 %
+(assets/student/MODEL_CARD.md).
 """
 
 from __future__ import annotations
