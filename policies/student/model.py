@@ -109,13 +109,10 @@ class ImageEncoder(nn.Module):
 
     def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         x = image.permute(0, 3, 1, 2).float() * (1.0 / 255.0) - 0.5
-        if len(self.early_films):
-            for i, layer in enumerate(self.convs):
-                x = layer(x)
-                if i % 2 == 0 and i // 2 < len(self.early_films):  # a conv with a FiLM before its ReLU
-                    x = _film(x, self.early_films[i // 2](text))
-        else:
-            x = self.convs(x)
+        for i, layer in enumerate(self.convs):  # conv, ReLU, conv, ..., conv
+            x = layer(x)
+            if i % 2 == 0 and i // 2 < len(self.early_films):  # an early conv: FiLM before its ReLU
+                x = _film(x, self.early_films[i // 2](text))
         x = torch.relu(_film(x, self.film(text)))
         return torch.cat([self.keypoints(x), x.mean(dim=(2, 3))], dim=1)
 
