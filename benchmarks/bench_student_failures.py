@@ -1,12 +1,15 @@
-"""Why a PickPlace policy fails: for every failed held-out seed, what its fingers closed on.
+"""Why a PickPlace or Stack policy fails: for every failed held-out seed, what its fingers closed on.
 
 Success rates say how often a student fails, not why. This rolls the policy out on the same
 held-out seeds as `bench_student_success.py` and sorts each failed episode by what the gripper
-held: the named part (then it was dropped or missed the bin), a distractor (grounding: and
-whether that distractor shared the target's colour or shape), or nothing.
+held: the named part (then it was dropped or missed the goal), in Stack the cube it should go
+on (the roles swapped), a distractor (grounding: and whether that distractor shared the target's
+colour or shape), or nothing.
 
     .venv/bin/python benchmarks/bench_student_failures.py                 # 100 seeds, one process
     .venv/bin/python benchmarks/bench_student_failures.py --policy student:runs/x/student.pt
+    .venv/bin/python benchmarks/bench_student_failures.py --task Stack \
+        --policy student:assets/student_stack/student.pt --out benchmarks/results/student_failures_stack.json
 
 Writes benchmarks/results/student_failures.json.
 """
@@ -22,12 +25,23 @@ from typing import Any
 
 from policies.registry import load_policy
 from sim.envs import ManufacturingEnv
+from sim.tasks.base import Task
 from sim.tasks.pick_place import PickPlace, SpawnedPart
+from sim.tasks.stack import Stack
 
 
-def _held(task: PickPlace, parts: list[SpawnedPart]) -> list[SpawnedPart]:
+def _held(task: Task, parts: list[SpawnedPart]) -> list[SpawnedPart]:
     """The parts both fingers touch now."""
     return [part for part in parts if all(task.robot.finger_contact(part.body))]
+
+
+def _roles(task: Task) -> tuple[SpawnedPart, SpawnedPart | None, list[SpawnedPart]]:
+    """The part to move, the part it goes on (Stack) or None, and the distractors."""
+    if isinstance(task, PickPlace):
+        return task.target, None, [part for part in task.parts if part is not task.target]
+    if isinstance(task, Stack):
+        return task.top, task.bottom, [block for block in task.blocks if block not in (task.top, task.bottom)]
+    raise ValueError(f"failure kinds are defined for PickPlace and Stack, not {type(task).__name__}")
 
 
 def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
@@ -35,22 +49,23 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     obs, info = env.reset(seed=seed)
     policy.reset(obs["instruction"])
     task = env.sim.task
-    if not isinstance(task, PickPlace):
-        raise ValueError(f"failure kinds are defined for PickPlace, not {type(task).__name__}")
-    target = task.target
-    distractors = [part for part in task.parts if part is not target]
-    held_target, held_other = False, None
+    target, base, distractors = _roles(task)
+    held_target = held_base = False
+    held_other = None
     terminated = truncated = False
     while not (terminated or truncated):
         obs, _, terminated, truncated, info = env.step(policy.act(obs))
         held_target = held_target or bool(_held(task, [target]))
+        held_base = held_base or (base is not None and bool(_held(task, [base])))
         held_other = held_other or next(iter(_held(task, distractors)), None)
     record: dict[str, Any] = {"seed": seed, "instruction": obs["instruction"], "success": bool(info["success"]),
                               "steps": int(info["steps"])}
     if record["success"]:
         return record
     if held_target:
-        kind = "held the named part, then dropped it or missed the bin"
+        kind = "held the named part, then dropped it or missed the goal"
+    elif held_base:
+        kind = "held the part it should go on (roles swapped)"
     elif held_other is not None:
         same = [name for name, shared in (("colour", held_other.colour == target.colour),
                                           ("shape", held_other.shape.name == target.shape.name)) if shared]
@@ -61,7 +76,7 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
 
 
 def add_heldout_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
-    """The held-out PickPlace seeds and wording these diagnostics share, and where results go."""
+    """The held-out seeds and wording these diagnostics share, and where results go."""
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed-start", type=int, default=1_000_000, help="test seeds, disjoint from training")
     parser.add_argument("--instruction-split", default="train", choices=("train", "heldout"))
@@ -71,12 +86,13 @@ def add_heldout_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default="student:assets/student/student.pt")
+    parser.add_argument("--task", default="PickPlace", choices=("PickPlace", "Stack"))
     add_heldout_arguments(parser, Path("benchmarks/results/student_failures.json"))
     args = parser.parse_args()
     logging.getLogger("robot.safety").setLevel(logging.ERROR)
 
     policy = load_policy(args.policy)
-    env = ManufacturingEnv(task="PickPlace", instruction_split=args.instruction_split)
+    env = ManufacturingEnv(task=args.task, instruction_split=args.instruction_split)
     try:
         records = [diagnose(env, policy, seed) for seed in range(args.seed_start, args.seed_start + args.episodes)]
     finally:
@@ -88,7 +104,7 @@ def main() -> None:
         print(f"  {n:3d}  {kind}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "policy": args.policy, "task": "PickPlace", "instruction_split": args.instruction_split,
+        "policy": args.policy, "task": args.task, "instruction_split": args.instruction_split,
         "seeds": [args.seed_start, args.seed_start + args.episodes], "success_rate": 1 - len(failures) / len(records),
         "failure_kinds": dict(kinds), "failures": failures,
     }, indent=2))

@@ -27,7 +27,6 @@ from bench_student_failures import add_heldout_arguments
 from policies.registry import load_policy
 from policies.student.model import StudentNet
 from policies.student.runtime import load_checkpoint
-from policies.student.text import tokenize
 from sim.envs import ManufacturingEnv
 from sim.tasks.pick_place import PickPlace
 
@@ -56,7 +55,7 @@ def score(models: dict[str, StudentNet], episodes: int, seed_start: int, split: 
             teacher.reset(obs["instruction"])
             task = env.sim.task
             assert isinstance(task, PickPlace)
-            tokens = {name: torch.from_numpy(tokenize(obs["instruction"], m.cfg.text_buckets, m.cfg.max_tokens)[None])
+            tokens = {name: torch.from_numpy(m.cfg.tokenize(obs["instruction"])[None])
                       for name, m in models.items()}  # fmt: skip
             step, done = 0, False
             while not (done or task.grasped()):

@@ -1,12 +1,15 @@
 """Student against teacher on held-out seeds, in training wording and held-out paraphrases.
 
-    python benchmarks/bench_student_success.py [--episodes 100] [--workers 2]
+    python benchmarks/bench_student_success.py [--episodes 100] [--workers 2]   # every shipped student
+    python benchmarks/bench_student_success.py --shipped Stack                   # one of them
     python benchmarks/bench_student_success.py --student student:runs/multi/student.pt \
-        --task PickPlace,Stack --teacher 'expert:{task}'      # a multi-task student, task by task
+        --task PickPlace,Stack --teacher 'expert:{task}' --out runs/multi/success.json   # any student
 
-The model card's 100-seed rows come from this; `make train` measures the first 50 seeds itself.
-Writes benchmarks/results/student_success.json with success rates and the ratios the goals name:
-student / teacher (goal: at least 0.95) and held-out / training wording (goal: at least 0.9).
+The model cards' 100-seed rows come from this; `make train` measures the first 50 seeds itself.
+A shipped student (`policies.train_all.SHIPPED`) is measured against the teacher its `distill.json`
+names and written to benchmarks/results/student_success_<task>.json: success rates and the ratios
+the goals name, student / teacher (goal: at least 0.95) and held-out / training wording (goal: at
+least 0.9).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 from pathlib import Path
 
 from policies.dataset.collect import evaluate
+from policies.train_all import SHIPPED
 
 SPLITS = {"training_wording": {}, "heldout_paraphrases": {"instruction_split": "heldout"}}
 
@@ -25,30 +29,19 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator > 0 else None
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--student", default="student:assets/student/student.pt")
-    parser.add_argument("--teacher", default="expert:PickPlace?style=reactive", help="may contain {task}")
-    parser.add_argument("--task", default="PickPlace", help="one task, or several comma-separated")
-    parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--seed-start", type=int, default=1_000_000, help="test seeds, disjoint from training")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/student_success.json"))
-    args = parser.parse_args()
-
-    seeds = range(args.seed_start, args.seed_start + args.episodes)
-    tasks = [t.strip() for t in args.task.split(",") if t.strip()]
-    results: dict = {"task": args.task, "seeds": [seeds.start, seeds.stop]}
-    for task in tasks:
-        prefix = "" if len(tasks) == 1 else f"{task}/"
-        teacher = args.teacher.replace("{task}", task)
+def measure(student: str, teacher: str, task: str, seeds: range, workers: int) -> dict:
+    """Success of `student` and `teacher` (may contain {task}) on each of the comma-separated `task`s."""
+    tasks = [t.strip() for t in task.split(",") if t.strip()]
+    results: dict = {"task": task, "student": student, "teacher": teacher, "seeds": [seeds.start, seeds.stop]}
+    for name in tasks:
+        prefix = "" if len(tasks) == 1 else f"{name}/"
         rate = {}
         for split, extra in SPLITS.items():
             kwargs = {"image_size": 96, **extra}
-            for role, spec in (("student", args.student), ("teacher", teacher)):
+            for role, spec in (("student", student), ("teacher", teacher.replace("{task}", name))):
                 # Scripted experts read privileged state only: skip their camera rendering.
                 role_kwargs = {**kwargs, "cameras": ()} if spec.startswith("expert:") else kwargs
-                results[f"{prefix}{split}/{role}"] = evaluate(task, spec, seeds, args.workers, role_kwargs)
+                results[f"{prefix}{split}/{role}"] = evaluate(name, spec, seeds, workers, role_kwargs)
                 rate[f"{split}/{role}"] = results[f"{prefix}{split}/{role}"]["success_rate"]
         results[f"{prefix}student_over_teacher"] = {
             split: _ratio(rate[f"{split}/student"], rate[f"{split}/teacher"]) for split in SPLITS
@@ -56,11 +49,36 @@ def main() -> int:
         results[f"{prefix}heldout_over_training_wording"] = _ratio(
             rate["heldout_paraphrases/student"], rate["training_wording/student"]
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    summary = {key: value["success_rate"] if isinstance(value, dict) and "success_rate" in value else value
-               for key, value in results.items()}  # fmt: skip
-    print(json.dumps(summary, indent=2))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shipped", action="append", choices=sorted(SHIPPED), help="(repeatable) default: all")
+    parser.add_argument("--student", help="any student spec instead of the shipped ones (with --task, --teacher)")
+    parser.add_argument("--teacher", default="expert:{task}", help="with --student; may contain {task}")
+    parser.add_argument("--task", default="PickPlace", help="with --student: one task, or several comma-separated")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--seed-start", type=int, default=1_000_000, help="test seeds, disjoint from training")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="with --student: where to write the JSON")
+    args = parser.parse_args()
+    if args.student and (args.shipped or not args.out):
+        parser.error("--student needs --out and excludes --shipped")
+
+    seeds = range(args.seed_start, args.seed_start + args.episodes)
+    runs = [(args.student, args.teacher, args.task, args.out)] if args.student else []
+    for task in args.shipped or ([] if args.student else list(SHIPPED)):
+        settings = json.loads((SHIPPED[task] / "distill.json").read_text())
+        out = Path(f"benchmarks/results/student_success_{task.lower()}.json")
+        runs.append((f"student:{SHIPPED[task] / 'student.pt'}", settings["teacher"], settings["task"], out))
+    for student, teacher, task, out in runs:
+        results = measure(student, teacher, task, seeds, args.workers)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2))
+        summary = {key: value["success_rate"] if isinstance(value, dict) and "success_rate" in value else value
+                   for key, value in results.items()}  # fmt: skip
+        print(json.dumps(summary, indent=2))
     return 0
 
 

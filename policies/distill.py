@@ -5,6 +5,7 @@
     robocell distill --config assets/student/distill.json                 # settings from a JSON file
     robocell distill --task PickPlace,Stack,Sort --teacher 'expert:{task}'  # one student, several tasks
     robocell distill --aux-target part_pose:3 --film all ...              # ground the instruction harder
+    robocell distill --task Stack --aux-target top_pose:3,bottom_pose:3 --word-pairs true ...  # word order
 
 The whole recipe reads top to bottom in `main`; every setting is a field of `DistillConfig`
 (each is also a `--flag`). Round 0 is BC on `demo_episodes` teacher episodes; round r >= 1
@@ -26,6 +27,10 @@ records (the named part's position, say) from the features the actions come from
 that must say where the named part is learns to look for it. On PickPlace it cut distractor grasps
 from 13 to 3 in 100 held-out episodes; with `film="all"` as well, the student reached 98 %
 (assets/student/MODEL_CARD.md).
+
+`word_pairs` adds ordered word pairs to the instruction's hashed tokens: without them the text
+encoder cannot tell "the red cube onto the blue cube" from "the blue cube onto the red cube", and
+on Stack the student moved the wrong cube (assets/student_stack/MODEL_CARD.md).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from policies.dataset.arrays import Samples, concat_samples, load_samples
 from policies.dataset.collect import collect, evaluate
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
-from policies.student.text import SentenceTargets, tokenize
+from policies.student.text import SentenceTargets
 from sim.tasks import task_class
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,9 @@ class DistillConfig:
     image_size: int = 96
     chunk: int = 4
     film: str = "last"  # instruction FiLM on the last conv map or on "all" (StudentConfig.film)
+    # ordered word pairs in the instruction's tokens, so the text knows which colour comes first
+    # (StudentConfig.word_pairs; the student then reads WORD_PAIR_TOKENS tokens)
+    word_pairs: bool = False
     cameras: tuple[str, ...] = ("scene_rgb", "wrist_rgb")
     execution: str = (
         "first"  # how the student acts in DAgger rollouts and evaluation (runtime.EXECUTION_MODES)
@@ -100,7 +108,8 @@ class DistillConfig:
     text_corpus_size: int = 4000
     # auxiliary grounding loss: predict part of the privileged state from the student's features.
     # A field of the task's privileged layout ("part_pose"), its first n values ("part_pose:3"),
-    # or columns of the privileged vector ("0:3"); "" for none. Training only (see StudentConfig.aux_dim).
+    # or columns of the privileged vector ("0:3"); several joined by commas ("top_pose:3,bottom_pose:3");
+    # "" for none. Training only (see StudentConfig.aux_dim).
     aux_target: str = ""
     aux_loss_weight: float = 1.0
     # evaluation of the final student against the teacher
@@ -128,6 +137,8 @@ class DistillConfig:
 
 
 # Settings that do not change what is trained, so they may differ between a run and its resume.
+WORD_PAIR_TOKENS = 128  # words + bigrams + ordered pairs of a 14-word instruction: 14 + 13 + 91
+
 RESUME_FREE = {"workers", "threads", "progress", "output", "eval_episodes", "val_episodes", "val_seed_start",
                "val_executions"}  # fmt: skip
 
@@ -170,12 +181,14 @@ def main(cfg: DistillConfig) -> dict:
         image_size=cfg.image_size,
         chunk=cfg.chunk,
         film=cfg.film,
+        word_pairs=cfg.word_pairs,
+        max_tokens=WORD_PAIR_TOKENS if cfg.word_pairs else StudentConfig.max_tokens,
         extra={"task": cfg.task, "teacher": ",".join(dict.fromkeys(cfg.teacher_for(t) for t in tasks))},
     )
     aux_columns = {task: privileged_columns(task, cfg.aux_target) for task in tasks} if cfg.aux_target else {}
-    if len({c.stop - c.start for c in aux_columns.values()}) > 1:
+    if len({len(c) for c in aux_columns.values()}) > 1:
         raise ValueError(f"aux_target {cfg.aux_target!r} has a different size in each task: {aux_columns}")
-    student_cfg.aux_dim = next((c.stop - c.start for c in aux_columns.values()), 0)
+    student_cfg.aux_dim = next((len(c) for c in aux_columns.values()), 0)
     model = StudentNet(student_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)
@@ -306,7 +319,7 @@ def train(
     """
     model.train()
     tokens = torch.from_numpy(
-        np.stack([tokenize(s, model.cfg.text_buckets, model.cfg.max_tokens) for s in samples.instructions])
+        np.stack([model.cfg.tokenize(s) for s in samples.instructions])
     )
     n, mean = len(samples), float("nan")
     batches = max(n // cfg.batch_size, 1)
@@ -371,20 +384,27 @@ def _set_normalisation(model: StudentNet, samples: Samples) -> None:
         model.aux_std.copy_(torch.from_numpy(samples.aux.std(0)).clamp(min=1e-3))
 
 
-def privileged_columns(task: str, target: str) -> slice:
-    """The columns of `task`'s privileged state that `target` names (see `DistillConfig.aux_target`)."""
+def privileged_columns(task: str, target: str) -> tuple[int, ...]:
+    """The columns of `task`'s privileged state that `target` names (see `DistillConfig.aux_target`).
+
+    Several targets joined by commas ("top_pose:3,bottom_pose:3") name their columns in that order.
+    """
+    return tuple(column for part in target.split(",") for column in _columns(task, part.strip()))
+
+
+def _columns(task: str, target: str) -> range:
     name, _, size = target.partition(":")
     if name.isdigit():
         if not size.isdigit() or int(size) <= int(name):
             raise ValueError(f"aux_target {target!r}: columns must read start:stop with stop > start")
-        return slice(int(name), int(size))
+        return range(int(name), int(size))
     start = 0
     for field_name, width in task_class(task).privileged_layout:
         if field_name == name:
             n = int(size) if size else width
             if not 0 < n <= width:
                 raise ValueError(f"aux_target {target!r}: {task}'s {name!r} has {width} values")
-            return slice(start, start + n)
+            return range(start, start + n)
         start += width
     names = [f for f, _ in task_class(task).privileged_layout]
     raise ValueError(f"aux_target {target!r}: {task}'s privileged state has no field {name!r}; it has {names}")
@@ -407,13 +427,14 @@ def _sentence_targets(
             scfg.max_tokens,
             cfg.text_corpus_size,
             cfg.seed,
+            scfg.word_pairs,
         )
     except ImportError as exc:
         log.warning("no sentence-encoder targets (%s); the text encoder learns from actions alone", exc)
         return None
 
 
-def _load(dirs: list[Path], cfg: DistillConfig, demos: bool, aux: dict[str, slice] | None = None) -> Samples:
+def _load(dirs: list[Path], cfg: DistillConfig, demos: bool, aux: dict[str, tuple[int, ...]] | None = None) -> Samples:
     """Teacher demos (only the successful ones, if so configured) or DAgger episodes (all are labelled).
 
     With `aux` (task -> auxiliary columns), `dirs` holds one directory per task, in `cfg.tasks` order.

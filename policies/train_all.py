@@ -1,13 +1,15 @@
-"""Reproduce the shipped student from scratch: `python -m policies.train_all` (what `make train` runs).
+"""Reproduce the shipped students from scratch: `python -m policies.train_all` (what `make train` runs).
 
-1. `robocell distill` with the settings in `assets/student/distill.json` (teacher demos, BC,
-   DAgger rounds, evaluation against the teacher on held-out seeds and held-out paraphrases),
-   in `runs/student_pickplace` (resumable: rerun the same command after an interruption);
-2. copies the final checkpoint to `assets/student/student.pt` and exports `student.onnx`
-   beside it (TorchScript and int8 forms go to the run directory, to keep assets small);
-3. writes `assets/student/results.json` (evaluation, per-round history, data size, wall time).
+For each shipped student (`SHIPPED`: one per task, `--task` picks some):
 
-Use `--run-dir`/`--assets` to write elsewhere (e.g. to compare with the shipped files).
+1. `robocell distill` with the settings in its `distill.json` (teacher demos, BC, DAgger rounds,
+   evaluation against the teacher on held-out seeds and held-out paraphrases), in
+   `runs/student_<task>` (resumable: rerun the same command after an interruption);
+2. copies the final checkpoint to `<assets>/student.pt` and exports `student.onnx` beside it
+   (TorchScript and int8 forms go to the run directory, to keep assets small);
+3. writes `<assets>/results.json` (evaluation, per-round history, data size, wall time).
+
+Use `--run-dir`/`--assets` (with one `--task`) to write elsewhere, e.g. to compare with the shipped files.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from policies.distill import main as distill
 from policies.export import dataset_observations, export_student, max_action_difference
 from policies.student.text import minilm_available
 
-CONFIG = Path("assets/student/distill.json")
+# task -> the directory of its shipped student (checkpoint, ONNX, distill.json, results, model card)
+SHIPPED = {"PickPlace": Path("assets/student"), "Stack": Path("assets/student_stack")}
+CONFIG = SHIPPED["PickPlace"] / "distill.json"
 
 
 def train_all(run_dir: Path, assets: Path, config: Path = CONFIG) -> dict:
@@ -50,20 +54,29 @@ def train_all(run_dir: Path, assets: Path, config: Path = CONFIG) -> dict:
         for form, path in exports.items()
     }
     results["total_wall_seconds"] = round(time.perf_counter() - started, 1)
-    results["command"] = "python -m policies.train_all"
+    results["command"] = f"python -m policies.train_all --task {settings['task']}"
     (assets / "results.json").write_text(json.dumps(results, indent=2))
     return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, default=Path("runs/student_pickplace"))
-    parser.add_argument("--assets", type=Path, default=Path("assets/student"))
-    parser.add_argument("--config", type=Path, default=CONFIG)
+    parser.add_argument("--task", action="append", choices=sorted(SHIPPED), help="(repeatable) default: all")
+    parser.add_argument("--run-dir", type=Path, help="default runs/student_<task>")
+    parser.add_argument("--assets", type=Path, help="default the shipped student's directory")
+    parser.add_argument("--config", type=Path, help="default <assets>/distill.json of the shipped student")
     args = parser.parse_args()
+    tasks = args.task or list(SHIPPED)
+    if len(tasks) > 1 and (args.run_dir or args.assets or args.config):
+        parser.error("--run-dir, --assets and --config need exactly one --task")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
-    results = train_all(args.run_dir, args.assets, args.config)
-    print(json.dumps({k: v for k, v in results.items() if k != "history"}, indent=2))
+    for task in tasks:
+        results = train_all(
+            args.run_dir or Path(f"runs/student_{task.lower()}"),
+            args.assets or SHIPPED[task],
+            args.config or SHIPPED[task] / "distill.json",
+        )
+        print(json.dumps({"task": task, **{k: v for k, v in results.items() if k != "history"}}, indent=2))
     return 0
 
 

@@ -22,9 +22,13 @@ torch.set_num_threads(1)
 TOLERANCE = {"ts": 1e-5, "onnx": 1e-5, "int8": 0.1}
 
 
-@pytest.fixture(scope="module", params=[{}, {"film": "all", "aux_dim": 3}], ids=["default", "film_all_aux"])
+@pytest.fixture(
+    scope="module",
+    params=[{}, {"film": "all", "aux_dim": 3, "word_pairs": True, "max_tokens": 128}],
+    ids=["default", "film_all_aux_pairs"],
+)
 def checkpoint(tmp_path_factory, request) -> Path:
-    """A student as shipped, and one with FiLM on every map and the training-only auxiliary head."""
+    """A plain student, and one as shipped: FiLM on every map, the training-only auxiliary head, word pairs."""
     torch.manual_seed(0)
     model = StudentNet(StudentConfig(image_size=48, **request.param)).eval()
     with torch.no_grad():  # spread the outputs over [-1, 1] so that differences would show

@@ -1,4 +1,4 @@
-"""The shipped checkpoint: small, self-describing, driving the demo, and able to do the task."""
+"""The shipped checkpoints: small, self-describing, driving the demo, and able to do their tasks."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ import pytest
 
 from policies.dataset.collect import evaluate
 from policies.student.runtime import EXECUTION_MODES, load_checkpoint
+from policies.train_all import SHIPPED
 from robot.launcher import load_launch_file
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "student"
-CHECKPOINT = ASSETS / "student.pt"
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINT = ROOT / SHIPPED["PickPlace"] / "student.pt"
 MAX_BYTES = 10 * 1024 * 1024
 
 
-def test_checkpoint_is_small_and_documented() -> None:
+@pytest.mark.parametrize("task", sorted(SHIPPED))
+def test_checkpoint_is_small_and_documented(task: str) -> None:
+    assets = ROOT / SHIPPED[task]
     for name in ("student.pt", "student.onnx", "MODEL_CARD.md", "distill.json", "results.json"):
-        assert (ASSETS / name).is_file(), f"assets/student/{name} is missing"
-    assert CHECKPOINT.stat().st_size <= MAX_BYTES
-    model, meta = load_checkpoint(CHECKPOINT)
+        assert (assets / name).is_file(), f"{SHIPPED[task]}/{name} is missing"
+    assert (assets / "student.pt").stat().st_size <= MAX_BYTES
+    model, meta = load_checkpoint(assets / "student.pt")
     assert model.cfg.execution in EXECUTION_MODES
-    assert meta["config"]["task"] == "PickPlace"
-    card = (ASSETS / "MODEL_CARD.md").read_text()
-    assert "python -m policies.train_all" in card
+    assert meta["config"]["task"] == task
+    card = (assets / "MODEL_CARD.md").read_text()
+    assert f"python -m policies.train_all --task {task}" in card
 
 
 def test_demo_launch_file_runs_the_student() -> None:

@@ -36,6 +36,18 @@ def test_tokenize_is_stable_and_padded() -> None:
     assert not (a == tokenize("pick the blue cube", 512, 8)).all()
 
 
+def test_word_pairs_tell_which_colour_comes_first() -> None:
+    # Same words and the same bigrams, roles swapped: a bag of words and bigrams cannot tell them apart.
+    red_on_blue, blue_on_red = "place the red block onto the blue block", "place the blue block onto the red block"
+    assert set(tokenize(red_on_blue, 8192, 128)) == set(tokenize(blue_on_red, 8192, 128))
+    with_pairs = [set(tokenize(s, 8192, 128, word_pairs=True)) for s in (red_on_blue, blue_on_red)]
+    assert with_pairs[0] != with_pairs[1]
+    n = 8  # words: 8 + 7 bigrams + 28 ordered pairs, then padding
+    assert (tokenize(red_on_blue, 8192, 128, word_pairs=True) > 0).sum() == n + (n - 1) + n * (n - 1) // 2
+    # Truncation keeps the words and bigrams: the pairs go first.
+    assert (tokenize(red_on_blue, 8192, 15, word_pairs=True) == tokenize(red_on_blue, 8192, 15)).all()
+
+
 @pytest.mark.parametrize("film", ["last", "all"])
 def test_forward_shape_range_and_cost(film: str) -> None:
     model = StudentNet(StudentConfig(film=film)).eval()
@@ -206,15 +218,16 @@ def test_auxiliary_head_learns_the_privileged_target_without_touching_the_action
 
 
 def tokens_of(model: StudentNet, samples) -> torch.Tensor:
-    tokens = np.stack([tokenize(s, model.cfg.text_buckets, model.cfg.max_tokens) for s in samples.instructions])
+    tokens = np.stack([model.cfg.tokenize(s) for s in samples.instructions])
     return torch.from_numpy(tokens[samples.instruction_ids])
 
 
-def test_privileged_columns_name_a_field_a_prefix_or_a_range() -> None:
-    assert privileged_columns("PickPlace", "part_pose") == slice(0, 7)
-    assert privileged_columns("PickPlace", "part_pose:3") == slice(0, 3)
-    assert privileged_columns("PickPlace", "grasp_yaw") == slice(7, 8)
-    assert privileged_columns("PickPlace", "2:5") == slice(2, 5)
+def test_privileged_columns_name_fields_prefixes_or_ranges() -> None:
+    assert privileged_columns("PickPlace", "part_pose") == tuple(range(7))
+    assert privileged_columns("PickPlace", "part_pose:3") == (0, 1, 2)
+    assert privileged_columns("PickPlace", "grasp_yaw") == (7,)
+    assert privileged_columns("PickPlace", "2:5") == (2, 3, 4)
+    assert privileged_columns("Stack", "top_pose:3, bottom_pose:3") == (0, 1, 2, 11, 12, 13)
     with pytest.raises(ValueError, match="no field 'bolt_pose'.*part_pose"):
         privileged_columns("PickPlace", "bolt_pose")
     with pytest.raises(ValueError, match="has 1 values"):

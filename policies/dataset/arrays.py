@@ -6,7 +6,7 @@ past the episode's end repeat its last action and are masked out of the loss.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +55,11 @@ def load_samples(
     image_size: int,
     chunk: int,
     only_success: bool = False,
-    aux: slice | None = None,
+    aux: Sequence[int] | None = None,
 ) -> Samples:
     """All samples of all episodes under `roots` (each a dataset directory of `robocell collect`).
 
-    `aux` picks columns of the recorded privileged state as auxiliary labels (`Samples.aux`).
+    `aux` picks columns (indices) of the recorded privileged state as auxiliary labels (`Samples.aux`).
 
     The arrays are allocated once, at their final size, from the episodes' headers, and filled
     episode by episode: memory peaks at the dataset's size, not twice it (1,600 PickPlace demos
@@ -86,7 +86,7 @@ def load_samples(
             chunks = np.empty((total, *labels.shape[1:]), np.float32)
             mask = np.empty((total, chunk), np.float32)
             if aux is not None:
-                aux_labels = np.empty((total, len(range(ep.obs["privileged"].shape[1])[aux])), np.float32)
+                aux_labels = np.empty((total, len(aux)), np.float32)
         rows = slice(at, at + n)
         scene[rows] = resize_nearest(ep.obs[cameras[0]], image_size)
         if len(cameras) > 1:
@@ -95,7 +95,7 @@ def load_samples(
         ids[rows] = instructions.setdefault(ep.instruction, len(instructions))
         chunks[rows], mask[rows] = labels, valid
         if aux is not None:
-            aux_labels[rows] = ep.obs["privileged"][:, aux]
+            aux_labels[rows] = ep.obs["privileged"][:, list(aux)]
         at, episodes = at + n, episodes + 1
     return Samples(scene, wrist, proprio, ids, list(instructions), chunks, mask, episodes, aux_labels)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
-from policies.student.text import TextEncoder
+from policies.student.text import TextEncoder, tokenize
 
 
 @dataclass
@@ -40,6 +41,9 @@ class StudentConfig:
     text_embed_dim: int = 64
     text_dim: int = 32
     max_tokens: int = 24
+    # Add ordered word pairs to the instruction's tokens (`text.tokenize`): the bag of words then knows
+    # which colour comes first ("the red cube on the blue one"). Wants max_tokens ~128.
+    word_pairs: bool = False
     hidden: int = 256
     # Outputs of an auxiliary head trained to predict part of the privileged state (the named part's
     # position, say) from the same features as the actions: it makes the encoders ground the
@@ -55,6 +59,10 @@ class StudentConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def tokenize(self, instruction: str) -> np.ndarray:
+        """The token ids this student reads for `instruction` (int64, `max_tokens` long)."""
+        return tokenize(instruction, self.text_buckets, self.max_tokens, self.word_pairs)
 
     @classmethod
     def from_dict(cls, d: dict) -> StudentConfig:

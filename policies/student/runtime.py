@@ -28,7 +28,6 @@ import torch
 
 from policies.base import Observation
 from policies.student.model import StudentConfig, StudentNet, example_inputs
-from policies.student.text import tokenize
 
 CHECKPOINT_FORMAT = "robocell-student"
 META_KEY = "student.json"  # TorchScript extra file / ONNX metadata key holding the config
@@ -121,7 +120,7 @@ class StudentPolicy:
         self._wrist_blank = np.zeros((1, cfg.image_size, cfg.image_size, 3), dtype=np.uint8)
 
     def reset(self, instruction: str) -> None:
-        self._tokens = tokenize(instruction, self.cfg.text_buckets, self.cfg.max_tokens)[None]
+        self._tokens = self.cfg.tokenize(instruction)[None]
         self._queue.clear()
         self._history.clear()
         self._step = 0

@@ -1,5 +1,10 @@
 """The student's instruction encoder: hashed word + bigram bag of words, then a small MLP.
 
+A bag of words cannot tell "put the red cube on the blue cube" from "put the blue cube on the
+red cube" (their word and bigram sets are the same for some templates). `word_pairs` adds an
+ordered token "a<b" for every pair of words where a comes before b: the bag then says which
+colour is named first, whatever the words between them.
+
 Why hashing: no vocabulary file to ship, unseen words still get a (shared) bucket, and
 tokenising is pure Python that every export form repeats exactly (`tokenize`).
 
@@ -31,14 +36,17 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def tokenize(text: str, buckets: int, max_tokens: int) -> np.ndarray:
-    """Token ids (int64, length `max_tokens`, 0-padded) for the words and word bigrams of `text`.
+def tokenize(text: str, buckets: int, max_tokens: int, word_pairs: bool = False) -> np.ndarray:
+    """Token ids (int64, length `max_tokens`, 0-padded) for the words and word bigrams of `text`,
+    and with `word_pairs` every ordered pair of its words ("a<b": a comes before b).
 
     Ids are crc32 hashes (stable across processes, unlike `hash`) folded into 1..buckets-1.
-    Words come first, so truncation drops bigrams before words.
+    Words come first, then bigrams, then pairs, so truncation drops pairs first, words last.
     """
     ws = words(text)
     grams = ws + [f"{a} {b}" for a, b in zip(ws, ws[1:], strict=False)]
+    if word_pairs:
+        grams += [f"{a}<{b}" for i, a in enumerate(ws) for b in ws[i + 1 :]]
     ids = [1 + zlib.crc32(g.encode()) % (buckets - 1) for g in grams][:max_tokens]
     out = np.zeros(max_tokens, dtype=np.int64)
     out[: len(ids)] = ids
@@ -150,6 +158,7 @@ class SentenceTargets:
     cache: Path
     buckets: int
     max_tokens: int
+    word_pairs: bool = False
 
     @classmethod
     def build(
@@ -161,6 +170,7 @@ class SentenceTargets:
         max_tokens: int,
         corpus_size: int = 4000,
         seed: int = 0,
+        word_pairs: bool = False,
     ) -> SentenceTargets:
         """Raises ImportError when the sentence encoder is missing and `cache` lacks a sentence."""
         known = set(instructions)
@@ -169,7 +179,7 @@ class SentenceTargets:
         weights = [10 if s in known else 1 for s in corpus]
         mean, comps = pca_targets(emb[np.repeat(np.arange(len(corpus)), weights)], out_dim)
         targets = dict(zip(corpus, (emb - mean) @ comps.T, strict=True))
-        return cls(targets, mean, comps, cache, buckets, max_tokens)
+        return cls(targets, mean, comps, cache, buckets, max_tokens, word_pairs)
 
     def add(self, sentences: Sequence[str]) -> None:
         """Targets for sentences first seen later (e.g. in DAgger rollouts), in the same projection."""
@@ -180,7 +190,7 @@ class SentenceTargets:
 
     def loss(self, encoder: TextEncoder, sentences: Sequence[str]) -> torch.Tensor:
         """Mean squared error between the encoder's embeddings and the targets of `sentences`."""
-        tokens = np.stack([tokenize(s, self.buckets, self.max_tokens) for s in sentences])
+        tokens = np.stack([tokenize(s, self.buckets, self.max_tokens, self.word_pairs) for s in sentences])
         target = torch.from_numpy(np.stack([self.targets[s] for s in sentences]))
         return ((encoder(torch.from_numpy(tokens)) - target) ** 2).mean()
 
