@@ -136,9 +136,9 @@ class DistillConfig:
         return base if len(self.tasks) == 1 else base / task.replace("/", "_")
 
 
-# Settings that do not change what is trained, so they may differ between a run and its resume.
 WORD_PAIR_TOKENS = 128  # words + bigrams + ordered pairs of a 14-word instruction: 14 + 13 + 91
 
+# Settings that do not change what is trained, so they may differ between a run and its resume.
 RESUME_FREE = {"workers", "threads", "progress", "output", "eval_episodes", "val_episodes", "val_seed_start",
                "val_executions"}  # fmt: skip
 
@@ -423,11 +423,9 @@ def _sentence_targets(
             instructions,
             cache,
             scfg.text_dim,
-            scfg.text_buckets,
-            scfg.max_tokens,
+            scfg.tokenize,
             cfg.text_corpus_size,
             cfg.seed,
-            scfg.word_pairs,
         )
     except ImportError as exc:
         log.warning("no sentence-encoder targets (%s); the text encoder learns from actions alone", exc)

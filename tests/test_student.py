@@ -156,7 +156,8 @@ def test_sentence_targets_train_the_text_encoder_from_a_cache(tmp_path: Path) ->
     rng = np.random.default_rng(0)
     embeddings = rng.normal(size=(len(corpus), 384)).astype(np.float32)
     np.savez(tmp_path / "cache.npz", sentences=np.array(corpus), embeddings=embeddings)
-    targets = SentenceTargets.build(sentences, tmp_path / "cache.npz", 8, 512, 16, corpus_size=40, seed=0)
+    targets = SentenceTargets.build(sentences, tmp_path / "cache.npz", 8, lambda s: tokenize(s, 512, 16),
+                                    corpus_size=40, seed=0)  # fmt: skip
     assert set(sentences) <= set(targets.targets) and targets.targets[sentences[0]].shape == (8,)
     torch.manual_seed(0)
     encoder = TextEncoder(512, 16, 8)

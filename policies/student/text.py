@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,9 +156,7 @@ class SentenceTargets:
     mean: np.ndarray
     components: np.ndarray
     cache: Path
-    buckets: int
-    max_tokens: int
-    word_pairs: bool = False
+    tokenize: Callable[[str], np.ndarray]  # the student's own tokenizer (`StudentConfig.tokenize`)
 
     @classmethod
     def build(
@@ -166,11 +164,9 @@ class SentenceTargets:
         instructions: Sequence[str],
         cache: Path,
         out_dim: int,
-        buckets: int,
-        max_tokens: int,
+        tokenize: Callable[[str], np.ndarray],
         corpus_size: int = 4000,
         seed: int = 0,
-        word_pairs: bool = False,
     ) -> SentenceTargets:
         """Raises ImportError when the sentence encoder is missing and `cache` lacks a sentence."""
         known = set(instructions)
@@ -179,7 +175,7 @@ class SentenceTargets:
         weights = [10 if s in known else 1 for s in corpus]
         mean, comps = pca_targets(emb[np.repeat(np.arange(len(corpus)), weights)], out_dim)
         targets = dict(zip(corpus, (emb - mean) @ comps.T, strict=True))
-        return cls(targets, mean, comps, cache, buckets, max_tokens, word_pairs)
+        return cls(targets, mean, comps, cache, tokenize)
 
     def add(self, sentences: Sequence[str]) -> None:
         """Targets for sentences first seen later (e.g. in DAgger rollouts), in the same projection."""
@@ -190,7 +186,7 @@ class SentenceTargets:
 
     def loss(self, encoder: TextEncoder, sentences: Sequence[str]) -> torch.Tensor:
         """Mean squared error between the encoder's embeddings and the targets of `sentences`."""
-        tokens = np.stack([tokenize(s, self.buckets, self.max_tokens, self.word_pairs) for s in sentences])
+        tokens = np.stack([self.tokenize(s) for s in sentences])
         target = torch.from_numpy(np.stack([self.targets[s] for s in sentences]))
         return ((encoder(torch.from_numpy(tokens)) - target) ** 2).mean()
 
