@@ -23,6 +23,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from policies.registry import load_policy
 from sim.envs import ManufacturingEnv
 from sim.tasks.base import Task
@@ -45,16 +47,23 @@ def _roles(task: Task) -> tuple[SpawnedPart, SpawnedPart | None, list[SpawnedPar
 
 
 def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
-    """One episode: success, and for a failure the kind of failure."""
+    """One episode: success, and for a failure the kind of failure, how close (xy) the hand came to the
+    named part, and whether the policy ever commanded the gripper shut (a hand that hovers over the
+    right part without closing is a different fault from one that closes on the wrong one)."""
     obs, info = env.reset(seed=seed)
     policy.reset(obs["instruction"])
     task = env.sim.task
     target, base, distractors = _roles(task)
     held_target = held_base = False
     held_other = None
-    terminated = truncated = False
+    terminated = truncated = commanded_close = False
+    closest_m = np.inf
     while not (terminated or truncated):
-        obs, _, terminated, truncated, info = env.step(policy.act(obs))
+        action = np.asarray(policy.act(obs))
+        commanded_close = commanded_close or bool(action.reshape(-1, action.shape[-1])[0, -1] > 0)
+        obs, _, terminated, truncated, info = env.step(action)
+        part_xy = task.world.body_pose(target.body)[:2]
+        closest_m = min(closest_m, float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - part_xy)))
         held_target = held_target or bool(_held(task, [target]))
         held_base = held_base or (base is not None and bool(_held(task, [base])))
         held_other = held_other or next(iter(_held(task, distractors)), None)
@@ -72,7 +81,8 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
         kind = f"held a distractor ({' and '.join(same) if same else 'neither colour nor shape'} as the named part)"
     else:
         kind = "held nothing"
-    return {**record, "failure": kind}
+    return {**record, "failure": kind, "closest_xy_to_named_part_mm": round(closest_m * 1000, 1),
+            "commanded_close": commanded_close}
 
 
 def add_heldout_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
@@ -101,7 +111,10 @@ def main() -> None:
     kinds = collections.Counter(r["failure"] for r in failures)
     print(f"{args.policy}: {len(records) - len(failures)}/{len(records)} succeeded; failures by kind:")
     for kind, n in kinds.most_common():
-        print(f"  {n:3d}  {kind}")
+        of_kind = [r for r in failures if r["failure"] == kind]
+        never = sum(not r["commanded_close"] for r in of_kind)
+        closest = max(r["closest_xy_to_named_part_mm"] for r in of_kind)
+        print(f"  {n:3d}  {kind} ({never} never commanded a close; hand within {closest} mm of the named part in all)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "policy": args.policy, "task": args.task, "instruction_split": args.instruction_split,
