@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from policies.dataset.rollout import first_row
 from policies.registry import load_policy
 from sim.envs import ManufacturingEnv
 from sim.tasks.base import Task
@@ -60,7 +61,7 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     closest_m = np.inf
     while not (terminated or truncated):
         action = np.asarray(policy.act(obs))
-        commanded_close = commanded_close or bool(action.reshape(-1, action.shape[-1])[0, -1] > 0)
+        commanded_close = commanded_close or bool(first_row(action)[-1] > 0)
         obs, _, terminated, truncated, info = env.step(action)
         part_xy = task.world.body_pose(target.body)[:2]
         closest_m = min(closest_m, float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - part_xy)))
