@@ -1,6 +1,8 @@
-"""The privileged PickPlace experts, driven through the real controller and safety filter."""
+"""The privileged PickPlace and Stack experts, driven through the real controller and safety filter."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -8,11 +10,15 @@ import pytest
 from policies.base import Policy
 from sim.envs import ManufacturingEnv
 from sim.experts import make_expert
+from sim.experts.motions import PlaceConfig, Placement
+from sim.experts.place_reactive import reactive_place
 
 
-@pytest.mark.parametrize("spec", ["PickPlace", "PickPlace?style=reactive"])
+@pytest.mark.parametrize(
+    "spec", ["PickPlace", "PickPlace?style=reactive", "Stack?style=reactive", "Sort?style=reactive"]
+)
 def test_expert_succeeds_on_at_least_19_of_20_seeds(spec: str) -> None:
-    env = ManufacturingEnv(cameras=())  # the expert reads proprio + privileged only
+    env = ManufacturingEnv(task=spec.partition("?")[0], cameras=())  # the expert reads proprio + privileged only
     expert = make_expert(spec)
     assert isinstance(expert, Policy)
     successes = []
@@ -48,16 +54,17 @@ def test_expert_reads_only_the_observation_dict() -> None:
         env.close()
 
 
-def test_reactive_expert_labels_a_state_the_same_whatever_came_before() -> None:
+@pytest.mark.parametrize("task", ["PickPlace", "Stack"])
+def test_reactive_expert_labels_a_state_the_same_whatever_came_before(task: str) -> None:
     """DAgger relies on it: the label of a visited state must not depend on the path there."""
-    env = ManufacturingEnv(cameras=())
+    env = ManufacturingEnv(task=task, cameras=())
     try:
         obs, info = env.reset(seed=3)
-        driven, fresh = make_expert("PickPlace?style=reactive"), make_expert("PickPlace?style=reactive")
+        driven, fresh = make_expert(f"{task}?style=reactive"), make_expert(f"{task}?style=reactive")
         driven.reset(info["instruction"])
-        phases = make_expert("PickPlace")  # the phase machine's answer may depend on its history
+        phases = make_expert(task)  # the phase machine's answer may depend on its history
         phases.reset(info["instruction"])
-        for _ in range(40):
+        for _ in range(80):
             fresh.reset(info["instruction"])
             assert np.array_equal(driven.act(obs), fresh.act(obs))
             obs, *_ = env.step(phases.act(obs))
@@ -69,7 +76,9 @@ def test_reactive_expert_labels_a_state_the_same_whatever_came_before() -> None:
     ("spec", "cls"),
     [("PickPlace?robot=humanoid", "HumanoidPickPlaceExpert"), ("Sort?robot=humanoid", "HumanoidSortExpert"),
      ("Conveyor?robot=humanoid", "HumanoidConveyorExpert"), ("Insert?robot=humanoid", "HumanoidInsertExpert"),
-     ("PickPlace?robot=panda", "PickPlaceExpert"), ("PickPlace?style=reactive", "ReactivePickPlaceExpert")],
+     ("PickPlace?robot=panda", "PickPlaceExpert"), ("PickPlace?style=reactive", "ReactivePickPlaceExpert"),
+     ("Stack?style=reactive", "ReactiveStackExpert"), ("Sort?style=reactive", "ReactiveSortExpert"),
+     ("Kitting?style=reactive", "ReactiveKittingExpert")],
 )
 def test_expert_specs_name_robot_and_style_variants(spec: str, cls: str) -> None:
     assert type(make_expert(spec)).__name__ == cls
@@ -79,3 +88,20 @@ def test_expert_specs_name_robot_and_style_variants(spec: str, cls: str) -> None
 def test_unknown_expert_specs_say_what_exists(spec: str) -> None:
     with pytest.raises(ValueError, match="known|variants|bad query"):
         make_expert(spec)
+
+
+def test_reactive_placer_lifts_an_open_hand_stuck_beside_the_part() -> None:
+    """The state the BC Stack student got stuck in (open fingers pressed down 2 cm beside the cube):
+    the memoryless rules rise to line up again, and close only when lined up at the grasp height."""
+    cube = np.array([0.5, 0.0, 0.02, 0.0, 0.0, 0.0, 1.0])
+    goal = Placement(part_pose=cube, grasp_yaw=0.0, half_extents=np.full(3, 0.02), grasped=False, in_goal=False,
+                     speed_m_s=0.0, goal_xy=np.array([0.4, 0.1]), goal_floor_z=0.04, release_gap_m=0.004)
+    down = np.array([1.0, 0.0, 0.0, 0.0])  # pointing down at yaw 0
+    cfg = PlaceConfig()
+    target, _, close = reactive_place(np.array([0.52, 0.0, 0.05]), down, 1.0, goal, cfg)
+    assert target[2] > 0.05 and not close
+    target, _, close = reactive_place(np.array([0.5, 0.0, 0.017]), down, 1.0, goal, cfg)
+    assert close
+    held = dataclasses.replace(goal, grasped=True, part_pose=np.r_[0.4, 0.1, 0.065 + 0.004, cube[3:]])
+    target, _, close = reactive_place(np.array([0.4, 0.1, 0.065]), down, 0.5, held, cfg)
+    assert not close, "held over the goal at the release height: open"

@@ -1,7 +1,8 @@
 """Privileged scripted experts by task name (`expert:PickPlace` in `policies.registry`).
 
 A spec may name a variant after "?": `PickPlace?robot=humanoid` (the two-arm expert for the
-humanoid) or `PickPlace?style=reactive` (the memoryless expert, a consistent DAgger labeller).
+humanoid) or `PickPlace?style=reactive` (the memoryless expert, a consistent DAgger labeller; also
+for Stack, Sort and Kitting, from `sim.experts.place_reactive`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ VARIANTS: dict[tuple[str, str, str], str] = {
     ("Conveyor", "robot", "humanoid"): "sim.experts.humanoid_conveyor:HumanoidConveyorExpert",
     ("Insert", "robot", "humanoid"): "sim.experts.humanoid_insert:HumanoidInsertExpert",
     ("PickPlace", "style", "reactive"): "sim.experts.pick_place_reactive:ReactivePickPlaceExpert",
+    ("Stack", "style", "reactive"): "sim.experts.stack:ReactiveStackExpert",
+    ("Sort", "style", "reactive"): "sim.experts.sort:ReactiveSortExpert",
+    ("Kitting", "style", "reactive"): "sim.experts.kitting:ReactiveKittingExpert",
 }
 DEFAULTS = {"robot": "panda", "style": "phases"}  # the options' values that mean the plain expert
 

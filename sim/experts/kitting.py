@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.experts.motions import EachPartExpert, Placement
+from sim.experts.place_reactive import ReactiveEachPartExpert
 from sim.tasks.kitting import N_KIT, Kitting
 
 WALL_CLEARANCE_M = 0.004
@@ -45,3 +46,10 @@ def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         goal_yaw=float(slot[3]),
         yaw_symmetry_rad=float(s["part_yaw_symmetry"][i]),
     )
+
+
+class ReactiveKittingExpert(ReactiveEachPartExpert):
+    """The memoryless Kitting expert (`expert:Kitting?style=reactive`): a consistent DAgger labeller."""
+
+    task, n_parts, in_goal_key = Kitting, N_KIT, "in_slot"
+    placement = staticmethod(placement)

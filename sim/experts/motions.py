@@ -152,17 +152,25 @@ class PickAndPlace:
         return np.array([*self._hold_xy, cfg.carry_z_m]), NEUTRAL_YAW_RAD, False
 
     def _carry_yaw(self, ee_quat: np.ndarray, g: Placement) -> tuple[float, bool]:
-        """The hand yaw that turns the part to `goal_yaw`: the smallest turn, given the part's
-        symmetry, that leaves the hand within `max_yaw_rad` of neutral (the wrist's range is
-        about +-2.9 rad around a point near neutral, and the next pick turns it further)."""
+        """The hand yaw while carrying: as held at the grasp, unless the part has a goal yaw."""
         if g.goal_yaw is None or g.yaw_symmetry_rad >= 2 * np.pi:
             return self._hold_yaw, True
-        ee_yaw = yaw_of(ee_quat)
-        error = wrap_angle(g.goal_yaw - yaw_of(g.part_pose[3:]), g.yaw_symmetry_rad)
-        turns = sorted((error + k * g.yaw_symmetry_rad for k in range(-4, 5)), key=abs)
-        safe = [t for t in turns if abs(wrap_angle(ee_yaw + t - NEUTRAL_YAW_RAD)) <= self.config.max_yaw_rad]
-        turn = safe[0] if safe else min(turns, key=lambda t: abs(wrap_angle(ee_yaw + t - NEUTRAL_YAW_RAD)))
-        return ee_yaw + turn, abs(error) < self.config.yaw_tolerance_rad
+        turn, aligned = goal_yaw_turn(yaw_of(ee_quat), g, self.config)
+        return yaw_of(ee_quat) + turn, aligned
+
+
+def goal_yaw_turn(ee_yaw: float, g: Placement, cfg: PlaceConfig) -> tuple[float, bool]:
+    """How far to turn the hand so the part reaches `goal_yaw`, and whether it is there already: the
+    smallest turn, given the part's symmetry, that leaves the hand within `max_yaw_rad` of neutral (the
+    wrist's range is about +-2.9 rad around a point near neutral, and the next pick turns it further).
+    No turn for a part without a goal yaw."""
+    if g.goal_yaw is None or g.yaw_symmetry_rad >= 2 * np.pi:
+        return 0.0, True
+    error = wrap_angle(g.goal_yaw - yaw_of(g.part_pose[3:]), g.yaw_symmetry_rad)
+    turns = sorted((error + k * g.yaw_symmetry_rad for k in range(-4, 5)), key=abs)
+    safe = [t for t in turns if abs(wrap_angle(ee_yaw + t - NEUTRAL_YAW_RAD)) <= cfg.max_yaw_rad]
+    turn = safe[0] if safe else min(turns, key=lambda t: abs(wrap_angle(ee_yaw + t - NEUTRAL_YAW_RAD)))
+    return turn, abs(error) < cfg.yaw_tolerance_rad
 
 
 class EachPartExpert:

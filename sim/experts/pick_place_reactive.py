@@ -72,19 +72,28 @@ class ReactivePickPlaceExpert:
             at_release = ee[2] - release_z < 2 * cfg.z_tolerance_m
             return np.array([*bin_xy, release_z]), ee_yaw, not at_release
 
-        grasp_yaw = ee_yaw + wrap_angle(float(s["grasp_yaw"][0]) - ee_yaw, np.pi)
-        grasp_z = max(part[2] - cfg.grasp_below_centre_m, cfg.min_grasp_z_m)
-        hover = np.array([part[0], part[1], part[2] + cfg.hover_above_m])
-        xy_error = float(np.linalg.norm(part[:2] - ee[:2]))
-        yaw_error = abs(wrap_angle(grasp_yaw - ee_yaw))
-        low = ee[2] < part[2] + cfg.hover_above_m - 0.02
-        # Lined up: within tolerance from above; a looser band once down, where closing fingers nudge the part.
-        lined_up = (xy_error < cfg.xy_tolerance_m and yaw_error < cfg.yaw_tolerance_rad) or (
-            low and xy_error < 3 * cfg.xy_tolerance_m and yaw_error < 3 * cfg.yaw_tolerance_rad
-        )
-        if not lined_up:
-            return hover, grasp_yaw, False
-        if opening < EMPTY_GRIP:
-            return hover, grasp_yaw, False
-        grasp = np.array([part[0], part[1], grasp_z])
-        return grasp, grasp_yaw, ee[2] - grasp_z < cfg.z_tolerance_m
+        return reactive_pick(ee, ee_yaw, opening, part, float(s["grasp_yaw"][0]), cfg)
+
+
+def reactive_pick(
+    ee: np.ndarray, ee_yaw: float, opening: float, part: np.ndarray, grasp_yaw: float, cfg: ExpertConfig
+) -> tuple[np.ndarray, float, bool]:
+    """The pick half of the rules (approach, missed grasp, descend, close) for a part not held:
+    target position, target yaw and gripper command. `grasp_yaw` as the task reports it
+    (folded by the part's symmetry); the hand turns the least it can to match it."""
+    grasp_yaw = ee_yaw + wrap_angle(grasp_yaw - ee_yaw, np.pi)
+    grasp_z = max(part[2] - cfg.grasp_below_centre_m, cfg.min_grasp_z_m)
+    hover = np.array([part[0], part[1], part[2] + cfg.hover_above_m])
+    xy_error = float(np.linalg.norm(part[:2] - ee[:2]))
+    yaw_error = abs(wrap_angle(grasp_yaw - ee_yaw))
+    low = ee[2] < part[2] + cfg.hover_above_m - 0.02
+    # Lined up: within tolerance from above; a looser band once down, where closing fingers nudge the part.
+    lined_up = (xy_error < cfg.xy_tolerance_m and yaw_error < cfg.yaw_tolerance_rad) or (
+        low and xy_error < 3 * cfg.xy_tolerance_m and yaw_error < 3 * cfg.yaw_tolerance_rad
+    )
+    if not lined_up:
+        return hover, grasp_yaw, False
+    if opening < EMPTY_GRIP:
+        return hover, grasp_yaw, False
+    grasp = np.array([part[0], part[1], grasp_z])
+    return grasp, grasp_yaw, ee[2] - grasp_z < cfg.z_tolerance_m

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.experts.motions import EachPartExpert, Placement
+from sim.experts.place_reactive import ReactiveEachPartExpert
 from sim.tasks.sort import N_PARTS, Sort
 
 BIN_SPOTS_M = ((0.0, -0.05), (0.0, 0.0), (0.0, 0.05))  # one per part index; parts are <= 40 mm across in y
@@ -48,3 +49,10 @@ def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         goal_yaw=0.0,
         yaw_symmetry_rad=float(s["part_yaw_symmetry"][i]),
     )
+
+
+class ReactiveSortExpert(ReactiveEachPartExpert):
+    """The memoryless Sort expert (`expert:Sort?style=reactive`): a consistent DAgger labeller."""
+
+    task, n_parts, in_goal_key = Sort, N_PARTS, "in_goal"
+    placement = staticmethod(placement)

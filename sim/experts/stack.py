@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.experts.motions import EachPartExpert, Placement
+from sim.experts.place_reactive import ReactiveEachPartExpert
 from sim.tasks.stack import Stack
 
 DROP_GAP_M = 0.004
@@ -36,3 +37,10 @@ class StackExpert(EachPartExpert):
             goal_floor_z=float(bottom[2] + s["bottom_half_extents"][2]),
             release_gap_m=DROP_GAP_M,
         )
+
+
+class ReactiveStackExpert(ReactiveEachPartExpert):
+    """The memoryless Stack expert (`expert:Stack?style=reactive`): a consistent DAgger labeller."""
+
+    task, n_parts, in_goal_key = Stack, 1, "stacked"
+    placement = staticmethod(StackExpert.placement)
