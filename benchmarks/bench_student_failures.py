@@ -1,4 +1,4 @@
-"""Why a PickPlace or Stack policy fails: for every failed held-out seed, what its fingers closed on.
+"""Why a PickPlace, Stack or Conveyor policy fails: for every failed held-out seed, what its fingers closed on.
 
 Success rates say how often a student fails, not why. This rolls the policy out on the same
 held-out seeds as `bench_student_success.py` and sorts each failed episode by what the gripper
@@ -28,7 +28,9 @@ import numpy as np
 from policies.dataset.rollout import first_row
 from policies.registry import load_policy
 from sim.envs import ManufacturingEnv
+from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.base import Task
+from sim.tasks.conveyor import Conveyor
 from sim.tasks.pick_place import PickPlace, SpawnedPart
 from sim.tasks.stack import Stack
 
@@ -40,11 +42,15 @@ def _held(task: Task, parts: list[SpawnedPart]) -> list[SpawnedPart]:
 
 def _roles(task: Task) -> tuple[SpawnedPart, SpawnedPart | None, list[SpawnedPart]]:
     """The part to move, the part it goes on (Stack) or None, and the distractors."""
-    if isinstance(task, PickPlace):
+    if isinstance(task, (PickPlace, Conveyor)):
         return task.target, None, [part for part in task.parts if part is not task.target]
     if isinstance(task, Stack):
         return task.top, task.bottom, [block for block in task.blocks if block not in (task.top, task.bottom)]
-    raise ValueError(f"failure kinds are defined for PickPlace and Stack, not {type(task).__name__}")
+    raise ValueError(f"failure kinds are defined for PickPlace, Stack and Conveyor, not {type(task).__name__}")
+
+
+# the privileged field with the gripper yaw that grasps the named part (folded by the part's symmetry)
+GRASP_YAW_FIELD = {"PickPlace": "grasp_yaw", "Conveyor": "grasp_yaw", "Stack": "top_grasp_yaw"}
 
 
 def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
@@ -58,13 +64,17 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     held_target = held_base = False
     held_other = None
     terminated = truncated = commanded_close = False
-    closest_m = np.inf
+    closest_m, yaw_error_at_closest = np.inf, np.nan
     while not (terminated or truncated):
         action = np.asarray(policy.act(obs))
         commanded_close = commanded_close or bool(first_row(action)[-1] > 0)
         obs, _, terminated, truncated, info = env.step(action)
         part_xy = task.world.body_pose(target.body)[:2]
-        closest_m = min(closest_m, float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - part_xy)))
+        distance = float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - part_xy))
+        if distance < closest_m:
+            grasp_yaw = float(type(task).unpack_privileged(obs["privileged"])[GRASP_YAW_FIELD[task.name]][0])
+            closest_m = distance
+            yaw_error_at_closest = abs(wrap_angle(grasp_yaw - yaw_of(np.asarray(obs["proprio"][3:7])), np.pi))
         held_target = held_target or bool(_held(task, [target]))
         held_base = held_base or (base is not None and bool(_held(task, [base])))
         held_other = held_other or next(iter(_held(task, distractors)), None)
@@ -83,6 +93,7 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     else:
         kind = "held nothing"
     return {**record, "failure": kind, "closest_xy_to_named_part_mm": round(closest_m * 1000, 1),
+            "yaw_error_at_closest_deg": round(float(np.degrees(yaw_error_at_closest)), 1),
             "commanded_close": commanded_close}
 
 
@@ -97,7 +108,7 @@ def add_heldout_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policy", default="student:assets/student/student.pt")
-    parser.add_argument("--task", default="PickPlace", choices=("PickPlace", "Stack"))
+    parser.add_argument("--task", default="PickPlace", choices=sorted(GRASP_YAW_FIELD))
     add_heldout_arguments(parser, Path("benchmarks/results/student_failures.json"))
     args = parser.parse_args()
     logging.getLogger("robot.safety").setLevel(logging.ERROR)
@@ -115,7 +126,9 @@ def main() -> None:
         of_kind = [r for r in failures if r["failure"] == kind]
         never = sum(not r["commanded_close"] for r in of_kind)
         closest = max(r["closest_xy_to_named_part_mm"] for r in of_kind)
-        print(f"  {n:3d}  {kind} ({never} never commanded a close; hand within {closest} mm of the named part in all)")
+        yaw = np.median([r["yaw_error_at_closest_deg"] for r in of_kind])
+        print(f"  {n:3d}  {kind} ({never} never commanded a close; hand within {closest} mm of the named part in all;"
+              f" median yaw error there {yaw:.0f} deg)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "policy": args.policy, "task": args.task, "instruction_split": args.instruction_split,

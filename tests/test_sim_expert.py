@@ -1,4 +1,4 @@
-"""The privileged PickPlace and Stack experts, driven through the real controller and safety filter."""
+"""The privileged PickPlace, Stack and Conveyor experts, driven through the real controller and safety filter."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sim.experts.place_reactive import reactive_place
 
 
 @pytest.mark.parametrize(
-    "spec", ["PickPlace", "PickPlace?style=reactive", "Stack?style=reactive", "Sort?style=reactive"]
+    "spec",
+    ["PickPlace", "PickPlace?style=reactive", "Stack?style=reactive", "Sort?style=reactive", "Conveyor?style=reactive"],
 )
 def test_expert_succeeds_on_at_least_19_of_20_seeds(spec: str) -> None:
     env = ManufacturingEnv(task=spec.partition("?")[0], cameras=())  # the expert reads proprio + privileged only
@@ -54,7 +55,7 @@ def test_expert_reads_only_the_observation_dict() -> None:
         env.close()
 
 
-@pytest.mark.parametrize("task", ["PickPlace", "Stack"])
+@pytest.mark.parametrize("task", ["PickPlace", "Stack", "Conveyor"])
 def test_reactive_expert_labels_a_state_the_same_whatever_came_before(task: str) -> None:
     """DAgger relies on it: the label of a visited state must not depend on the path there."""
     env = ManufacturingEnv(task=task, cameras=())
@@ -78,7 +79,7 @@ def test_reactive_expert_labels_a_state_the_same_whatever_came_before(task: str)
      ("Conveyor?robot=humanoid", "HumanoidConveyorExpert"), ("Insert?robot=humanoid", "HumanoidInsertExpert"),
      ("PickPlace?robot=panda", "PickPlaceExpert"), ("PickPlace?style=reactive", "ReactivePickPlaceExpert"),
      ("Stack?style=reactive", "ReactiveStackExpert"), ("Sort?style=reactive", "ReactiveSortExpert"),
-     ("Kitting?style=reactive", "ReactiveKittingExpert")],
+     ("Kitting?style=reactive", "ReactiveKittingExpert"), ("Conveyor?style=reactive", "ReactiveConveyorExpert")],
 )
 def test_expert_specs_name_robot_and_style_variants(spec: str, cls: str) -> None:
     assert type(make_expert(spec)).__name__ == cls

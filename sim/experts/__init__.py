@@ -2,7 +2,7 @@
 
 A spec may name a variant after "?": `PickPlace?robot=humanoid` (the two-arm expert for the
 humanoid) or `PickPlace?style=reactive` (the memoryless expert, a consistent DAgger labeller; also
-for Stack, Sort and Kitting, from `sim.experts.place_reactive`).
+for Stack, Sort and Kitting, from `sim.experts.place_reactive`, and Conveyor).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ VARIANTS: dict[tuple[str, str, str], str] = {
     ("Stack", "style", "reactive"): "sim.experts.stack:ReactiveStackExpert",
     ("Sort", "style", "reactive"): "sim.experts.sort:ReactiveSortExpert",
     ("Kitting", "style", "reactive"): "sim.experts.kitting:ReactiveKittingExpert",
+    ("Conveyor", "style", "reactive"): "sim.experts.conveyor_reactive:ReactiveConveyorExpert",
 }
 DEFAULTS = {"robot": "panda", "style": "phases"}  # the options' values that mean the plain expert
 

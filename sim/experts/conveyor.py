@@ -53,6 +53,15 @@ def intercept_time(part_xy: np.ndarray, velocity_xy: np.ndarray, hand_xy: np.nda
     return max(0.0, (-b - np.sqrt(b * b - 4 * a * c)) / (2 * a))
 
 
+def predicted_xy(s: dict[str, np.ndarray], ahead_s: float) -> np.ndarray:
+    """Where the part will be `ahead_s` from now: carried by its pallet, no further than the end stop."""
+    part, velocity = s["part_pose"][:2], s["belt_velocity"][:2]
+    predicted = part + velocity * ahead_s
+    if velocity[0] < 0.0:  # the belt runs toward the robot and stops at belt_end_x
+        predicted[0] = max(predicted[0], min(part[0], float(s["belt_end_x"][0])))
+    return predicted
+
+
 class ConveyorExpert:
     """Implements `policies.base.Policy` for Conveyor from privileged state."""
 
@@ -79,14 +88,6 @@ class ConveyorExpert:
         self._phase_steps += 1
         return ee_action(ee, ee_quat, target, yaw, close)
 
-    def _predicted_xy(self, s: dict[str, np.ndarray], ahead_s: float) -> np.ndarray:
-        """Where the part will be `ahead_s` from now: carried by its pallet, no further than the end stop."""
-        part, velocity = s["part_pose"][:2], s["belt_velocity"][:2]
-        predicted = part + velocity * ahead_s
-        if velocity[0] < 0.0:  # the belt runs toward the robot and stops at belt_end_x
-            predicted[0] = max(predicted[0], min(part[0], float(s["belt_end_x"][0])))
-        return predicted
-
     # -- the phase machine ---------------------------------------------------------
     def _plan(self, ee: np.ndarray, ee_yaw: float, s: dict[str, np.ndarray]) -> tuple[np.ndarray, float, bool]:
         """Target position, target yaw and gripper command for this step (may change phase)."""
@@ -96,7 +97,7 @@ class ConveyorExpert:
         grasp_yaw = ee_yaw + wrap_angle(float(s["grasp_yaw"][0]) - ee_yaw, np.pi)
         grasp_z = max(part[2] - cfg.grasp_below_centre_m, part[2] - half_z + cfg.fingertip_clearance_m)
         holding = s["grasped"][0] > 0.5
-        tracked = self._predicted_xy(s, cfg.lead_s)
+        tracked = predicted_xy(s, cfg.lead_s)
 
         if self.phase in ("lift", "carry", "lower"):
             self._lost = 0 if holding else self._lost + 1
@@ -109,7 +110,7 @@ class ConveyorExpert:
             return np.array([ee[0], ee[1], part[2] + cfg.hover_above_m]), ee_yaw, False
         if self.phase == "approach":
             ahead = intercept_time(part[:2], s["belt_velocity"][:2], ee[:2], cfg.approach_speed_m_s)
-            hover = np.array([*self._predicted_xy(s, max(ahead, cfg.lead_s)), part[2] + cfg.hover_above_m])
+            hover = np.array([*predicted_xy(s, max(ahead, cfg.lead_s)), part[2] + cfg.hover_above_m])
             aligned = abs(wrap_angle(grasp_yaw - ee_yaw)) < cfg.yaw_tolerance_rad
             close_xy = np.linalg.norm(tracked - ee[:2]) < cfg.xy_tolerance_m
             if close_xy and abs(hover[2] - ee[2]) < 0.02 and aligned:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.base import Observation, Policy
-from sim.experts.conveyor import ConveyorExpert, ConveyorExpertConfig
+from sim.experts.conveyor import ConveyorExpert, ConveyorExpertConfig, predicted_xy
 from sim.experts.humanoid_arms import TwoArmExpert, arm_for_y
 from sim.geometry import wrap_angle
 from sim.tasks.conveyor import Conveyor
@@ -28,7 +28,7 @@ class ReachLimitedConveyorExpert(ConveyorExpert):
     """`ConveyorExpert` whose approach waits at `REACH_X_M` while the part is further out."""
 
     def _plan(self, ee: np.ndarray, ee_yaw: float, s: dict[str, np.ndarray]) -> tuple[np.ndarray, float, bool]:
-        tracked = self._predicted_xy(s, self.config.lead_s)
+        tracked = predicted_xy(s, self.config.lead_s)
         if self.phase != "approach" or tracked[0] <= REACH_X_M:
             return super()._plan(ee, ee_yaw, s)
         part = s["part_pose"][:3]
