@@ -11,12 +11,14 @@ from policies.base import Policy
 from sim.envs import ManufacturingEnv
 from sim.experts import make_expert
 from sim.experts.motions import PlaceConfig, Placement
+from sim.experts.pick_place_reactive import MAX_HAND_YAW_RAD, pick_yaw
 from sim.experts.place_reactive import reactive_place
 
 
 @pytest.mark.parametrize(
     "spec",
-    ["PickPlace", "PickPlace?style=reactive", "Stack?style=reactive", "Sort?style=reactive", "Conveyor?style=reactive"],
+    ["PickPlace", "PickPlace?style=reactive", "Stack?style=reactive", "Sort?style=reactive", "Conveyor?style=reactive",
+     "Kitting?style=reactive"],
 )
 def test_expert_succeeds_on_at_least_19_of_20_seeds(spec: str) -> None:
     env = ManufacturingEnv(task=spec.partition("?")[0], cameras=())  # the expert reads proprio + privileged only
@@ -106,3 +108,17 @@ def test_reactive_placer_lifts_an_open_hand_stuck_beside_the_part() -> None:
     held = dataclasses.replace(goal, grasped=True, part_pose=np.r_[0.4, 0.1, 0.065 + 0.004, cube[3:]])
     target, _, close = reactive_place(np.array([0.4, 0.1, 0.065]), down, 0.5, held, cfg)
     assert not close, "held over the goal at the release height: open"
+
+
+@pytest.mark.parametrize(
+    ("ee_yaw", "grasp_yaw", "expected"),
+    [(0.2, 1.4, 1.4), (0.2, -1.4, -1.4 + np.pi), (2.5, 0.3, 0.3), (-2.6, 1.0, 1.0), (-1.2, 1.8, 1.8 - np.pi)],
+)
+def test_pick_yaw_turns_the_least_unless_that_winds_the_wrist_past_its_range(
+    ee_yaw: float, grasp_yaw: float, expected: float
+) -> None:
+    """Kitting leaves the hand wound up after turning a part into its slot; the next grasp must unwind."""
+    yaw = pick_yaw(ee_yaw, grasp_yaw)
+    assert abs(yaw) <= MAX_HAND_YAW_RAD
+    assert np.isclose(np.cos(2 * (yaw - grasp_yaw)), 1.0), "still grasps across the part"
+    assert np.isclose(yaw, expected)

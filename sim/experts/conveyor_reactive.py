@@ -24,7 +24,7 @@ import numpy as np
 from policies.base import Observation
 from sim.experts.conveyor import ConveyorExpertConfig, intercept_time, predicted_xy
 from sim.experts.insert import ee_action
-from sim.experts.pick_place_reactive import EMPTY_GRIP
+from sim.experts.pick_place_reactive import EMPTY_GRIP, pick_yaw
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.conveyor import Conveyor
 
@@ -67,7 +67,7 @@ class ReactiveConveyorExpert:
             release_z = floor_z + cfg.release_above_floor_m + half_z
             return np.array([*tote_xy, release_z]), ee_yaw, ee[2] - release_z >= 2 * cfg.z_tolerance_m
 
-        grasp_yaw = ee_yaw + wrap_angle(float(s["grasp_yaw"][0]) - ee_yaw, np.pi)
+        grasp_yaw = pick_yaw(ee_yaw, float(s["grasp_yaw"][0]))
         grasp_z = max(part[2] - cfg.grasp_below_centre_m, part[2] - half_z + cfg.fingertip_clearance_m)
         tracked = predicted_xy(s, cfg.lead_s)
         xy_error = float(np.linalg.norm(tracked - ee[:2]))

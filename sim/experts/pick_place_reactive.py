@@ -29,6 +29,10 @@ from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.pick_place import PickPlace
 
 EMPTY_GRIP = 0.1  # finger opening (fraction of 80 mm) below this holds nothing: a missed grasp
+# A grasp yaw further than this from the neutral hand yaw (0) is taken turned by pi instead, whatever the
+# hand's yaw now: the wrist's range is about +-2.9 rad, and a hand left wound up by an earlier placement
+# (Kitting turns parts to their slots) would otherwise turn on into its limit.
+MAX_HAND_YAW_RAD = 1.75
 
 
 class ReactivePickPlaceExpert:
@@ -75,13 +79,20 @@ class ReactivePickPlaceExpert:
         return reactive_pick(ee, ee_yaw, opening, part, float(s["grasp_yaw"][0]), cfg)
 
 
+def pick_yaw(ee_yaw: float, grasp_yaw: float) -> float:
+    """The hand yaw that grasps a part across `grasp_yaw` (a two-finger grasp repeats every pi): the
+    nearest to the hand's yaw now, unless that is more than `MAX_HAND_YAW_RAD` from neutral."""
+    nearest = wrap_angle(ee_yaw + wrap_angle(grasp_yaw - ee_yaw, np.pi))
+    return nearest if abs(nearest) <= MAX_HAND_YAW_RAD else nearest - np.sign(nearest) * np.pi
+
+
 def reactive_pick(
     ee: np.ndarray, ee_yaw: float, opening: float, part: np.ndarray, grasp_yaw: float, cfg: ExpertConfig
 ) -> tuple[np.ndarray, float, bool]:
     """The pick half of the rules (approach, missed grasp, descend, close) for a part not held:
     target position, target yaw and gripper command. `grasp_yaw` as the task reports it
     (folded by the part's symmetry); the hand turns the least it can to match it."""
-    grasp_yaw = ee_yaw + wrap_angle(grasp_yaw - ee_yaw, np.pi)
+    grasp_yaw = pick_yaw(ee_yaw, grasp_yaw)
     grasp_z = max(part[2] - cfg.grasp_below_centre_m, cfg.min_grasp_z_m)
     hover = np.array([part[0], part[1], part[2] + cfg.hover_above_m])
     xy_error = float(np.linalg.norm(part[:2] - ee[:2]))
