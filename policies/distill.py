@@ -7,7 +7,7 @@
     robocell distill --aux-target part_pose:3 --film all ...              # ground the instruction harder
     robocell distill --task Stack --aux-target top_pose:3,bottom_pose:3 --word-pairs true ...  # word order
 
-The whole recipe reads top to bottom in `main`; every setting is a field of `DistillConfig`
+The whole recipe reads top to bottom in `main` and `_train_rounds`; every setting is a field of `DistillConfig`
 (each is also a `--flag`). Round 0 is BC on `demo_episodes` teacher episodes; round r >= 1
 rolls out the student of round r-1, mixing in the teacher's action with probability
 beta_r = beta0 * beta_decay**(r-1); the teacher labels every visited state (see
@@ -20,7 +20,11 @@ Several tasks (`task` a comma-separated list) train one instruction-conditioned 
 all of them: each task gets its own demos and DAgger episodes (`demos/<task>`,
 `dagger_<r>/<task>`, the same seed ranges), validation averages the tasks' success, and the
 evaluation reports every task (`<task>/<split>/<student|teacher>`). `teacher` may hold
-`{task}` (e.g. `expert:{task}`); `teachers` names a task's own teacher.
+`{task}` (e.g. `expert:{task}`); `teachers` names a task's own teacher. `demo_teacher`, when set,
+makes the BC demos instead. The Conveyor student came from a phase-machine expert's demos and DAgger
+labels from its memoryless twin (`expert:Conveyor?style=reactive`), whose action cannot depend on a
+hidden phase the student's state does not show (assets/student_conveyor/MODEL_CARD.md; on Stack the
+same split did not help, docs/experiments/README.md).
 
 `aux_target` adds a training-only head that predicts part of the privileged state every episode
 records (the named part's position, say) from the features the actions come from: a student
@@ -63,6 +67,9 @@ class DistillConfig:
     task: str = "PickPlace"  # or several, comma-separated: one student for all of them
     teacher: str = ""  # policy spec, may contain {task}; "" means expert:<task>
     teachers: dict = field(default_factory=dict)  # task -> policy spec, overriding `teacher`
+    # the BC demos' teacher (may hold {task}); "" means `teacher` (e.g. a phase machine for the demos,
+    # its memoryless twin for the DAgger labels)
+    demo_teacher: str = ""
     run_dir: str = "runs/student"
     seed: int = 0
     # data
@@ -131,6 +138,9 @@ class DistillConfig:
             return self.teachers[task]
         return self.teacher.replace("{task}", task) if self.teacher else f"expert:{task}"
 
+    def demo_teacher_for(self, task: str) -> str:
+        return self.demo_teacher.replace("{task}", task) if self.demo_teacher else self.teacher_for(task)
+
     def task_dir(self, base: Path, task: str) -> Path:
         """Where a task's episodes go under `base`: `base` itself for a one-task run."""
         return base if len(self.tasks) == 1 else base / task.replace("/", "_")
@@ -160,7 +170,7 @@ def main(cfg: DistillConfig) -> dict:
     demo_summaries = {
         task: collect(
             task,
-            cfg.teacher_for(task),
+            cfg.demo_teacher_for(task),
             cfg.task_dir(demo_dir, task),
             demo_seeds,
             cfg.workers,
@@ -174,6 +184,59 @@ def main(cfg: DistillConfig) -> dict:
     demo_summary = demo_summaries[tasks[0]] if len(tasks) == 1 else demo_summaries
     log.info("demos: %s", demo_summary)
 
+    if state["finished_round"] < cfg.dagger_rounds:  # a finished run goes straight to its evaluation
+        _train_rounds(cfg, state, max_steps)
+
+    # 4. Pick the (round, execution mode) with the best success on validation seeds (robomimic-style
+    #    rollout selection; ties go to the later round), then test it against the teacher on held-out seeds.
+    results: dict = {"train_seconds": round(time.perf_counter() - t_start, 1), "demos": demo_summary}
+    val_seeds = range(cfg.val_seed_start, cfg.val_seed_start + cfg.val_episodes)
+    validation, modes = _read_json(run_dir / "validation.json"), list(dict.fromkeys(cfg.val_executions))
+    scores = {(cfg.dagger_rounds, cfg.execution): 0.0}
+    for r, mode in [(r, m) for r in range(cfg.dagger_rounds + 1) for m in modes] if cfg.val_episodes else []:
+        per_task = []
+        for task in tasks:
+            key = f"round_{r}/{mode}/seeds_{val_seeds.start}_{val_seeds.stop}"
+            key = key if len(tasks) == 1 else f"{task}/{key}"
+            if key not in validation:
+                spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={mode}"
+                validation[key] = evaluate(task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps,
+                                           cfg.progress)["success_rate"]  # fmt: skip
+                _write_json(run_dir / "validation.json", validation)
+            per_task.append(validation[key])
+        scores[r, mode] = state["history"][r][f"val_success_{mode}"] = float(np.mean(per_task))
+    best, execution = max(
+        scores, key=lambda rm: (scores[rm], rm[0], -modes.index(rm[1]) if rm[1] in modes else 0)
+    )
+    final = run_dir / f"round_{best}.pt"
+    results.update(selected_round=best, execution=execution, history=state["history"],
+                   validation_seconds=round(time.perf_counter() - t_start - results["train_seconds"], 1))  # fmt: skip
+    if cfg.eval_episodes:
+        seeds = range(cfg.eval_seed_start, cfg.eval_seed_start + cfg.eval_episodes)
+        splits = {"heldout_seeds": cfg.env_kwargs}
+        if cfg.heldout_env_kwargs:
+            splits["heldout_paraphrases"] = {**cfg.env_kwargs, **cfg.heldout_env_kwargs}
+        student = f"student:{final.resolve()}?execution={execution}"
+        for task in tasks:
+            prefix = "" if len(tasks) == 1 else f"{task}/"
+            for split, kwargs in splits.items():
+                for name, spec in (("student", student), ("teacher", cfg.teacher_for(task))):
+                    results[f"{prefix}{split}/{name}"] = evaluate(task, spec, seeds, cfg.workers, kwargs, max_steps,
+                                                                  cfg.progress)  # fmt: skip
+    _write_json(run_dir / "results.json", results)
+    if cfg.output:  # the shipped file runs in the selected execution mode by default
+        model, _ = load_checkpoint(final)
+        model.cfg.execution = execution
+        save_checkpoint(Path(cfg.output), model, meta={"config": _jsonable(cfg), "results": results})
+    return results
+
+
+# ---------------------------------------------------------------- training
+
+
+def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> None:
+    """Steps 2 and 3 of `main`: BC, then the DAgger rounds, each committed to `state.json` as it ends."""
+    run_dir, tasks, demo_dir = Path(cfg.run_dir), cfg.tasks, Path(cfg.run_dir) / "demos"
     # 2. The student, its optimiser, and instruction-embedding targets from the sentence encoder.
     torch.manual_seed(cfg.seed)
     student_cfg = StudentConfig(
@@ -254,53 +317,6 @@ def main(cfg: DistillConfig) -> dict:
         state["finished_round"], state["history"] = r, [*state["history"], record]
         _write_json(run_dir / "state.json", state)
         log.info("round %d: %s", r, record)
-
-    # 4. Pick the (round, execution mode) with the best success on validation seeds (robomimic-style
-    #    rollout selection; ties go to the later round), then test it against the teacher on held-out seeds.
-    results: dict = {"train_seconds": round(time.perf_counter() - t_start, 1), "demos": demo_summary}
-    val_seeds = range(cfg.val_seed_start, cfg.val_seed_start + cfg.val_episodes)
-    validation, modes = _read_json(run_dir / "validation.json"), list(dict.fromkeys(cfg.val_executions))
-    scores = {(cfg.dagger_rounds, cfg.execution): 0.0}
-    for r, mode in [(r, m) for r in range(cfg.dagger_rounds + 1) for m in modes] if cfg.val_episodes else []:
-        per_task = []
-        for task in tasks:
-            key = f"round_{r}/{mode}/seeds_{val_seeds.start}_{val_seeds.stop}"
-            key = key if len(tasks) == 1 else f"{task}/{key}"
-            if key not in validation:
-                spec = f"student:{(run_dir / f'round_{r}.pt').resolve()}?execution={mode}"
-                validation[key] = evaluate(task, spec, val_seeds, cfg.workers, cfg.env_kwargs, max_steps,
-                                           cfg.progress)["success_rate"]  # fmt: skip
-                _write_json(run_dir / "validation.json", validation)
-            per_task.append(validation[key])
-        scores[r, mode] = state["history"][r][f"val_success_{mode}"] = float(np.mean(per_task))
-    best, execution = max(
-        scores, key=lambda rm: (scores[rm], rm[0], -modes.index(rm[1]) if rm[1] in modes else 0)
-    )
-    final = run_dir / f"round_{best}.pt"
-    results.update(selected_round=best, execution=execution, history=state["history"],
-                   validation_seconds=round(time.perf_counter() - t_start - results["train_seconds"], 1))  # fmt: skip
-    if cfg.eval_episodes:
-        seeds = range(cfg.eval_seed_start, cfg.eval_seed_start + cfg.eval_episodes)
-        splits = {"heldout_seeds": cfg.env_kwargs}
-        if cfg.heldout_env_kwargs:
-            splits["heldout_paraphrases"] = {**cfg.env_kwargs, **cfg.heldout_env_kwargs}
-        student = f"student:{final.resolve()}?execution={execution}"
-        for task in tasks:
-            prefix = "" if len(tasks) == 1 else f"{task}/"
-            for split, kwargs in splits.items():
-                for name, spec in (("student", student), ("teacher", cfg.teacher_for(task))):
-                    results[f"{prefix}{split}/{name}"] = evaluate(task, spec, seeds, cfg.workers, kwargs, max_steps,
-                                                                  cfg.progress)  # fmt: skip
-    _write_json(run_dir / "results.json", results)
-    if cfg.output:  # the shipped file runs in the selected execution mode by default
-        model, _ = load_checkpoint(final)
-        model.cfg.execution = execution
-        save_checkpoint(Path(cfg.output), model, meta={"config": _jsonable(cfg), "results": results})
-    return results
-
-
-# ---------------------------------------------------------------- training
-
 
 def train(
     model: StudentNet,

@@ -27,7 +27,11 @@ from policies.export import dataset_observations, export_student, max_action_dif
 from policies.student.text import minilm_available
 
 # task -> the directory of its shipped student (checkpoint, ONNX, distill.json, results, model card)
-SHIPPED = {"PickPlace": Path("assets/student"), "Stack": Path("assets/student_stack")}
+SHIPPED = {
+    "PickPlace": Path("assets/student"),
+    "Stack": Path("assets/student_stack"),
+    "Conveyor": Path("assets/student_conveyor"),
+}
 CONFIG = SHIPPED["PickPlace"] / "distill.json"
 
 

@@ -108,6 +108,16 @@ def test_student_driven_rounds_are_labelled_by_the_teacher(tmp_path: Path) -> No
         assert not np.allclose(episode.executed_actions, episode.actions)  # the untrained student drove
 
 
+def test_demos_may_come_from_another_teacher_than_the_dagger_labels(tmp_path: Path) -> None:
+    distill.main(tiny_config(tmp_path, dagger_rounds=1, demo_teacher="const:x", only_success_demos=False))
+    for path in episode_files(tmp_path / "demos"):
+        episode = read_episode(path)
+        assert episode.attrs["teacher"] == "const:x" and (episode.actions == PUSH_RIGHT).all()
+    for path in episode_files(tmp_path / "dagger_1"):
+        assert read_episode(path).attrs["teacher"] == "toy:Reach"
+        np.testing.assert_allclose(read_episode(path).actions, expert_labels(path), atol=1e-6)
+
+
 def test_resumes_after_the_last_finished_round(tmp_path: Path, monkeypatch, caplog) -> None:
     cfg = tiny_config(tmp_path)
     real_collect = distill.collect
@@ -133,7 +143,9 @@ def test_resumes_after_the_last_finished_round(tmp_path: Path, monkeypatch, capl
     assert all((tmp_path / f"round_{r}.pt").read_bytes() == before[r] for r in (0, 1))  # not retrained
     assert (tmp_path / "round_2.pt").exists() and (tmp_path / "results.json").exists()
 
-    # Validation picks a (round, execution mode) and the shipped file remembers the mode.
+    # Validation picks a (round, execution mode) and the shipped file remembers the mode; a finished
+    # run does not reload its training data (10 GB of frames for a 1,600-demo run at 96x96).
+    monkeypatch.setattr(distill, "_load", lambda *a, **k: pytest.fail("a finished run reloaded its data"))
     results = distill.main(tiny_config(tmp_path, val_episodes=3, output=str(tmp_path / "shipped.pt")))
     assert set(json.loads((tmp_path / "validation.json").read_text())) == {
         f"round_{r}/{m}/seeds_2000000_2000003" for r in range(3) for m in ("first", "ensemble")
