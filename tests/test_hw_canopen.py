@@ -46,8 +46,9 @@ def calibrated() -> RobotDescription:
 
 @pytest.fixture
 def robot(drives, channel: str, calibrated: RobotDescription) -> Iterator[CanopenRobot]:
+    # 1 s timeouts: under a loaded `make test` the emulated drives' threads once went 0.41 s without a TPDO
     arm = CanopenRobot(calibrated, channel=channel, interface="virtual", sync_period_s=0.005,
-                       heartbeat_period_s=0.02, heartbeat_timeout_s=0.4, pdo_timeout_s=0.4, sdo_timeout_s=0.3)
+                       heartbeat_period_s=0.02, heartbeat_timeout_s=1.0, pdo_timeout_s=1.0, sdo_timeout_s=0.3)
     yield arm
     arm.disconnect()
 
