@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from policies.base import Observation
-from sim.experts.insert import ee_action
+from sim.experts.pick_place import ee_action
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.conveyor import Conveyor
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from policies.base import Observation
 from sim.experts.conveyor import ConveyorExpertConfig, intercept_time, predicted_xy
-from sim.experts.insert import ee_action
+from sim.experts.pick_place import ee_action
 from sim.experts.pick_place_reactive import EMPTY_GRIP, pick_yaw
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.conveyor import Conveyor

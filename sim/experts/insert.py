@@ -20,25 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from policies.base import Observation
-from robot.interface import EE_ACTION_DIM, EE_STEP_M, EE_STEP_RAD
-from sim.geometry import matrix_to_rotvec, quat_to_matrix, rotz, wrap_angle, yaw_of
+from robot.interface import EE_STEP_M
+from sim.experts.pick_place import ee_action
+from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.insert import Insert
 
-DOWN = np.diag([1.0, -1.0, -1.0])  # gripper z pointing down, fingers closing along world y
 QUARTER_TURN = np.pi / 2
-
-
-def ee_action(
-    ee: np.ndarray, ee_quat: np.ndarray, target: np.ndarray, yaw: float, close: bool, max_step: float = 1.0
-) -> np.ndarray:
-    """The 7-D action moving the grasp point toward `target` (at most `max_step` x EE_STEP_M per axis)
-    and turning the hand toward pointing down at `yaw`."""
-    action = np.zeros(EE_ACTION_DIM, dtype=np.float32)
-    action[:3] = np.clip((target - ee) / EE_STEP_M, -max_step, max_step)
-    error = matrix_to_rotvec(rotz(yaw) @ DOWN @ quat_to_matrix(ee_quat).T)  # world frame, measured -> wanted
-    action[3:6] = np.clip(error / EE_STEP_RAD, -1.0, 1.0)
-    action[6] = 1.0 if close else -1.0
-    return action
 
 
 @dataclass(frozen=True)

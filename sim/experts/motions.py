@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from robot.interface import EE_ACTION_DIM
-from sim.experts.pick_place import ExpertConfig, PickPlaceExpert
+from sim.experts.pick_place import ExpertConfig, PickPlaceExpert, ee_action
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.pick_place import RESTING_SPEED_M_S, PickPlace
 
@@ -100,7 +100,7 @@ class PickAndPlace:
             return action
         target, yaw, close = self._place(ee, ee_quat, goal)
         self._phase_steps += 1
-        return PickPlaceExpert._action(ee, ee_quat, target, yaw, close)
+        return ee_action(ee, ee_quat, target, yaw, close)
 
     def hold(self) -> np.ndarray:
         """Stay where the hand is, gripper open (nothing left to do)."""

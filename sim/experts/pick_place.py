@@ -25,6 +25,19 @@ from sim.tasks.pick_place import PickPlace
 DOWN = np.diag([1.0, -1.0, -1.0])  # gripper z pointing down, fingers closing along world y
 
 
+def ee_action(
+    ee: np.ndarray, ee_quat: np.ndarray, target: np.ndarray, yaw: float, close: bool, max_step: float = 1.0
+) -> np.ndarray:
+    """The 7-D action moving the grasp point toward `target` (at most `max_step` x EE_STEP_M per axis)
+    and turning the hand toward pointing down at `yaw`."""
+    action = np.zeros(EE_ACTION_DIM, dtype=np.float32)
+    action[:3] = np.clip((target - ee) / EE_STEP_M, -max_step, max_step)
+    error = matrix_to_rotvec(rotz(yaw) @ DOWN @ quat_to_matrix(ee_quat).T)  # world frame, measured -> wanted
+    action[3:6] = np.clip(error / EE_STEP_RAD, -1.0, 1.0)
+    action[6] = 1.0 if close else -1.0
+    return action
+
+
 @dataclass(frozen=True)
 class ExpertConfig:
     carry_z_m: float = 0.17  # grasp-point height while carrying (clears bin walls and parts)
@@ -64,7 +77,7 @@ class PickPlaceExpert:
         ee, ee_quat = proprio[:3], proprio[3:7]
         target, yaw, close = self._plan(ee, ee_quat, state)
         self._phase_steps += 1
-        return self._action(ee, ee_quat, target, yaw, close)
+        return ee_action(ee, ee_quat, target, yaw, close)
 
     # -- the phase machine ---------------------------------------------------------
     def _plan(self, ee: np.ndarray, ee_quat: np.ndarray, s: dict[str, np.ndarray]) -> tuple[np.ndarray, float, bool]:
@@ -123,14 +136,3 @@ class PickPlaceExpert:
                 self._enter("retreat")
             return np.array([*bin_xy, release_z]), self._hold_yaw, False
         return np.array([*bin_xy, cfg.carry_z_m]), self._hold_yaw, False  # retreat, then wait
-
-    # -- pose error to action ----------------------------------------------------------
-    @staticmethod
-    def _action(ee: np.ndarray, ee_quat: np.ndarray, target: np.ndarray, yaw: float, close: bool) -> np.ndarray:
-        action = np.zeros(EE_ACTION_DIM, dtype=np.float32)
-        action[:3] = np.clip((target - ee) / EE_STEP_M, -1.0, 1.0)
-        # World-frame rotation from the measured orientation to "pointing down at `yaw`".
-        error = matrix_to_rotvec(rotz(yaw) @ DOWN @ quat_to_matrix(ee_quat).T)
-        action[3:6] = np.clip(error / EE_STEP_RAD, -1.0, 1.0)
-        action[6] = 1.0 if close else -1.0
-        return action

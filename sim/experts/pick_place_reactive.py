@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.base import Observation
-from sim.experts.pick_place import ExpertConfig, PickPlaceExpert
+from sim.experts.pick_place import ExpertConfig, ee_action
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.pick_place import PickPlace
 
@@ -50,7 +50,7 @@ class ReactivePickPlaceExpert:
         state = PickPlace.unpack_privileged(np.asarray(observation["privileged"], dtype=np.float64))
         ee, ee_quat, opening = proprio[:3], proprio[3:7], float(proprio[7])
         target, yaw, close = self.plan(ee, ee_quat, opening, state)
-        return PickPlaceExpert._action(ee, ee_quat, target, yaw, close)
+        return ee_action(ee, ee_quat, target, yaw, close)
 
     def plan(
         self, ee: np.ndarray, ee_quat: np.ndarray, opening: float, s: dict[str, np.ndarray]

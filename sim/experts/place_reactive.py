@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from sim.experts.motions import NEUTRAL_YAW_RAD, PlaceConfig, Placement, goal_yaw_turn
-from sim.experts.pick_place import PickPlaceExpert
+from sim.experts.pick_place import ee_action
 from sim.experts.pick_place_reactive import reactive_pick
 from sim.geometry import yaw_of
 
@@ -87,7 +87,7 @@ class ReactiveEachPartExpert:
             target, yaw, close = np.array([ee[0], ee[1], self.config.carry_z_m]), NEUTRAL_YAW_RAD, False
         else:
             target, yaw, close = reactive_place(ee, ee_quat, opening, self.placement(s, pending[0]), self.config)
-        return PickPlaceExpert._action(ee, ee_quat, target, yaw, close)
+        return ee_action(ee, ee_quat, target, yaw, close)
 
     @staticmethod
     def placement(s: dict[str, np.ndarray], i: int) -> Placement:
