@@ -6,6 +6,7 @@ installed: `pip install -e ".[bench]"`). Prints a table and writes benchmarks/re
 
     .venv/bin/python benchmarks/bench_sim.py                 # every expert on 100 seeds
     .venv/bin/python benchmarks/bench_sim.py --episodes 20   # quicker
+    .venv/bin/python benchmarks/bench_sim.py --experts-only --task Sort --out benchmarks/results/sim_experts_sort.json
 
 Env-step rates run in this one process (one core); the expert success rates, which only
 count, use `--workers` processes.
@@ -135,10 +136,13 @@ def expert_specs() -> list[tuple[str, str, str]]:
     return specs
 
 
-def bench_experts(episodes: int, workers: int) -> list[dict[str, object]]:
-    """Success of every expert on seeds 0..episodes-1 (no cameras: experts read privileged state)."""
+def bench_experts(episodes: int, workers: int, tasks: list[str] | None = None) -> list[dict[str, object]]:
+    """Success of every expert (of `tasks`, default all) on seeds 0..episodes-1 (no cameras: experts read
+    privileged state)."""
     results = []
     for task, robot, spec in expert_specs():
+        if tasks and task not in tasks:
+            continue
         start = time.perf_counter()
         summary = evaluate(task, spec, range(episodes), workers, {"cameras": (), "robot": robot}, progress=False)
         results.append({"task": task, "robot": robot, **summary, "wall_s": time.perf_counter() - start})
@@ -222,8 +226,16 @@ def main() -> None:
     parser.add_argument("--env-steps", type=int, default=300, help="env steps per measurement (per round)")
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds of ours and panda-gym")
     parser.add_argument("--out", default="benchmarks/results/sim.json")
+    parser.add_argument("--experts-only", action="store_true", help="skip the rates: only the expert table")
+    parser.add_argument("--task", action="append", choices=sorted(EXPERTS), help="(repeatable) experts of these "
+                        "tasks only (default all)")
     args = parser.parse_args()
     logging.getLogger("robot.safety").setLevel(logging.ERROR)  # random actions hit the limits often
+    if args.experts_only:
+        experts = bench_experts(args.episodes, args.workers, args.task)
+        Path(args.out).write_text(json.dumps({"experts": experts, "load_average_1min": os.getloadavg()[0]}, indent=2))
+        print(f"wrote {args.out}")
+        return
 
     physics = bench_physics(args.seconds)
     physics_humanoid = bench_physics_humanoid(args.seconds)
@@ -267,7 +279,7 @@ def main() -> None:
     else:
         ratio = None
         print("  peer panda-gym: not installed (pip install -e '.[bench]')")
-    experts = bench_experts(args.episodes, args.workers) if args.episodes > 0 else []
+    experts = bench_experts(args.episodes, args.workers, args.task) if args.episodes > 0 else []
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

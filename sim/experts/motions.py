@@ -173,13 +173,20 @@ def goal_yaw_turn(ee_yaw: float, g: Placement, cfg: PlaceConfig) -> tuple[float,
     return turn, abs(error) < cfg.yaw_tolerance_rad
 
 
+def first_pending(s: dict[str, np.ndarray], pending: list[int], ee: np.ndarray) -> int:
+    """The part to place next: the first not yet in its goal, in the task's order (Stack's bottom
+    first, Kitting's in the instruction's order)."""
+    return pending[0]
+
+
 class EachPartExpert:
-    """A `policies.base.Policy` that places a task's parts one at a time (Sort, Kitting, Stack): the first not
-    yet in its goal, until none is left (a part knocked out later is simply taken again).
+    """A `policies.base.Policy` that places a task's parts one at a time (Sort, Kitting, Stack): the one
+    `choose` picks among those not yet in their goal, until none is left (a part knocked out later is
+    simply taken again).
 
     A subclass names its task (`task`, for `unpack_privileged`), how many parts (`n_parts`), the
-    privileged flag that says a part is in its goal (`in_goal_key`) and where each goes
-    (`placement`)."""
+    privileged flag that says a part is in its goal (`in_goal_key`), where each goes (`placement`)
+    and, if not the first pending one, which goes next (`choose`)."""
 
     task: Any
     n_parts: int
@@ -201,13 +208,15 @@ class EachPartExpert:
             pending = [i for i in range(self.n_parts) if s[self.in_goal_key][i] < 0.5]
             if not pending:
                 return self.driver.hold()
-            self.current = pending[0]
+            self.current = self.choose(s, pending, proprio[:3])
             self.driver.reset()
         return self.driver.act(proprio, self.placement(s, self.current))
 
     @staticmethod
     def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         raise NotImplementedError
+
+    choose = staticmethod(first_pending)
 
 
 def picker_state(goal: Placement) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.experts.motions import NEUTRAL_YAW_RAD, PlaceConfig, Placement, goal_yaw_turn
+from sim.experts.motions import NEUTRAL_YAW_RAD, PlaceConfig, Placement, first_pending, goal_yaw_turn
 from sim.experts.pick_place import ee_action
 from sim.experts.pick_place_reactive import reactive_pick
 from sim.geometry import yaw_of
@@ -63,9 +63,10 @@ def reactive_place(
 
 
 class ReactiveEachPartExpert:
-    """A memoryless `motions.EachPartExpert`: each step it works on the first part not yet in its goal.
+    """A memoryless `motions.EachPartExpert`: each step it works on the part `choose` picks among those not
+    yet in their goal.
 
-    A subclass names `task`, `n_parts`, `in_goal_key` and `placement`, as for `EachPartExpert`."""
+    A subclass names `task`, `n_parts`, `in_goal_key`, `placement` and maybe `choose`, as for `EachPartExpert`."""
 
     task: Any
     n_parts: int
@@ -86,9 +87,12 @@ class ReactiveEachPartExpert:
         if not pending:  # all placed: rise and wait, open
             target, yaw, close = np.array([ee[0], ee[1], self.config.carry_z_m]), NEUTRAL_YAW_RAD, False
         else:
-            target, yaw, close = reactive_place(ee, ee_quat, opening, self.placement(s, pending[0]), self.config)
+            goal = self.placement(s, self.choose(s, pending, ee))
+            target, yaw, close = reactive_place(ee, ee_quat, opening, goal, self.config)
         return ee_action(ee, ee_quat, target, yaw, close)
 
     @staticmethod
     def placement(s: dict[str, np.ndarray], i: int) -> Placement:
         raise NotImplementedError
+
+    choose = staticmethod(first_pending)
