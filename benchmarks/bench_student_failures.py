@@ -1,10 +1,11 @@
-"""Why a PickPlace, Stack or Conveyor policy fails: for every failed held-out seed, what its fingers closed on.
+"""Why a PickPlace, Stack, Conveyor or Kitting policy fails: for every failed held-out seed, what its fingers closed on.
 
 Success rates say how often a student fails, not why. This rolls the policy out on the same
 held-out seeds as `bench_student_success.py` and sorts each failed episode by what the gripper
 held: the named part (then it was dropped or missed the goal), in Stack the cube it should go
 on (the roles swapped), a distractor (grounding: and whether that distractor shared the target's
-colour or shape), or nothing.
+colour or shape), or nothing. Kitting names two parts: a failure names the first named part not
+in its slot at the end, and whether it was ever held.
 
     .venv/bin/python benchmarks/bench_student_failures.py                 # 100 seeds, one process
     .venv/bin/python benchmarks/bench_student_failures.py --policy student:runs/x/student.pt
@@ -31,6 +32,7 @@ from sim.envs import ManufacturingEnv
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.base import Task
 from sim.tasks.conveyor import Conveyor
+from sim.tasks.kitting import Kitting
 from sim.tasks.pick_place import PickPlace, SpawnedPart
 from sim.tasks.stack import Stack
 
@@ -40,17 +42,24 @@ def _held(task: Task, parts: list[SpawnedPart]) -> list[SpawnedPart]:
     return [part for part in parts if all(task.robot.finger_contact(part.body))]
 
 
-def _roles(task: Task) -> tuple[SpawnedPart, SpawnedPart | None, list[SpawnedPart]]:
-    """The part to move, the part it goes on (Stack) or None, and the distractors."""
+def _roles(task: Task) -> tuple[list[SpawnedPart], SpawnedPart | None, list[SpawnedPart]]:
+    """The parts to move (in the instruction's order), the part they go on (Stack) or None, and the distractors."""
     if isinstance(task, (PickPlace, Conveyor)):
-        return task.target, None, [part for part in task.parts if part is not task.target]
+        return [task.target], None, [part for part in task.parts if part is not task.target]
     if isinstance(task, Stack):
-        return task.top, task.bottom, [block for block in task.blocks if block not in (task.top, task.bottom)]
-    raise ValueError(f"failure kinds are defined for PickPlace, Stack and Conveyor, not {type(task).__name__}")
+        return [task.top], task.bottom, [block for block in task.blocks if block not in (task.top, task.bottom)]
+    if isinstance(task, Kitting):
+        return list(task.named), None, [part for part in task.parts if part not in task.named]
+    raise ValueError(f"failure kinds are defined for {sorted(GRASP_YAW_FIELD)}, not {type(task).__name__}")
 
 
-# the privileged field with the gripper yaw that grasps the named part (folded by the part's symmetry)
-GRASP_YAW_FIELD = {"PickPlace": "grasp_yaw", "Conveyor": "grasp_yaw", "Stack": "top_grasp_yaw"}
+def _placed(task: Task, i: int) -> bool:
+    """Named part `i` ended where it belongs (only Kitting names more than one)."""
+    return task.placed(i) if isinstance(task, Kitting) else bool(task.success())
+
+
+# the privileged field with the gripper yaw that grasps each named part (folded by the part's symmetry)
+GRASP_YAW_FIELD = {"PickPlace": "grasp_yaw", "Conveyor": "grasp_yaw", "Stack": "top_grasp_yaw", "Kitting": "grasp_yaws"}
 
 
 def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
@@ -60,40 +69,45 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     obs, info = env.reset(seed=seed)
     policy.reset(obs["instruction"])
     task = env.sim.task
-    target, base, distractors = _roles(task)
-    held_target = held_base = False
+    targets, base, distractors = _roles(task)
+    held_targets = [False] * len(targets)
+    held_base = False
     held_other = None
     terminated = truncated = commanded_close = False
-    closest_m, yaw_error_at_closest = np.inf, np.nan
+    closest_m, yaw_error_at_closest = np.full(len(targets), np.inf), np.full(len(targets), np.nan)
     while not (terminated or truncated):
         action = np.asarray(policy.act(obs))
         commanded_close = commanded_close or bool(first_row(action)[-1] > 0)
         obs, _, terminated, truncated, info = env.step(action)
-        part_xy = task.world.body_pose(target.body)[:2]
-        distance = float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - part_xy))
-        if distance < closest_m:
-            grasp_yaw = float(type(task).unpack_privileged(obs["privileged"])[GRASP_YAW_FIELD[task.name]][0])
-            closest_m = distance
-            yaw_error_at_closest = abs(wrap_angle(grasp_yaw - yaw_of(np.asarray(obs["proprio"][3:7])), np.pi))
-        held_target = held_target or bool(_held(task, [target]))
+        grasp_yaws = type(task).unpack_privileged(obs["privileged"])[GRASP_YAW_FIELD[task.name]]
+        for i, target in enumerate(targets):
+            distance = float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - task.world.body_pose(target.body)[:2]))
+            if distance < closest_m[i]:
+                closest_m[i] = distance
+                yaw_error_at_closest[i] = abs(wrap_angle(float(grasp_yaws[i]) - yaw_of(np.asarray(obs["proprio"][3:7])),
+                                                         np.pi))
+            held_targets[i] = held_targets[i] or bool(_held(task, [target]))
         held_base = held_base or (base is not None and bool(_held(task, [base])))
         held_other = held_other or next(iter(_held(task, distractors)), None)
     record: dict[str, Any] = {"seed": seed, "instruction": obs["instruction"], "success": bool(info["success"]),
                               "steps": int(info["steps"])}
     if record["success"]:
         return record
-    if held_target:
-        kind = "held the named part, then dropped it or missed the goal"
+    missed = next((i for i in range(len(targets)) if not _placed(task, i)), 0)  # the named part that failed
+    target = targets[missed]
+    of = f" {missed + 1} of {len(targets)}" if len(targets) > 1 else ""
+    if held_targets[missed]:
+        kind = f"held the named part{of}, then dropped it or missed the goal"
     elif held_base:
         kind = "held the part it should go on (roles swapped)"
     elif held_other is not None:
         same = [name for name, shared in (("colour", held_other.colour == target.colour),
                                           ("shape", held_other.shape.name == target.shape.name)) if shared]
-        kind = f"held a distractor ({' and '.join(same) if same else 'neither colour nor shape'} as the named part)"
+        kind = f"held a distractor ({' and '.join(same) if same else 'neither colour nor shape'} as the named part{of})"
     else:
-        kind = "held nothing"
-    return {**record, "failure": kind, "closest_xy_to_named_part_mm": round(closest_m * 1000, 1),
-            "yaw_error_at_closest_deg": round(float(np.degrees(yaw_error_at_closest)), 1),
+        kind = f"never held the named part{of}" if of else "held nothing"
+    return {**record, "failure": kind, "closest_xy_to_named_part_mm": round(float(closest_m[missed]) * 1000, 1),
+            "yaw_error_at_closest_deg": round(float(np.degrees(yaw_error_at_closest[missed])), 1),
             "commanded_close": commanded_close}
 
 

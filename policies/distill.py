@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from policies.dataset.arrays import Samples, concat_samples, load_samples
+from policies.dataset.arrays import Samples, append_samples, load_samples
 from policies.dataset.collect import collect, evaluate
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
@@ -274,7 +274,7 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
 
     # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
     for k in range(1, start_round):
-        samples = concat_samples(samples, _load([cfg.task_dir(run_dir / f"dagger_{k}", t) for t in tasks], cfg,
+        samples = append_samples(samples, _load([cfg.task_dir(run_dir / f"dagger_{k}", t) for t in tasks], cfg,
                                                 demos=False, aux=aux_columns))  # fmt: skip
     for r in range(start_round, cfg.dagger_rounds + 1):
         t_round = time.perf_counter()
@@ -301,7 +301,7 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
             ]
             record.update(beta=beta, rollout_success=float(np.mean([x["success_rate"] for x in summaries])),
                           new_samples=sum(x["samples"] for x in summaries))  # fmt: skip
-            samples = concat_samples(
+            samples = append_samples(
                 samples, _load([cfg.task_dir(round_dir, t) for t in tasks], cfg, demos=False, aux=aux_columns)
             )
         if text is not None:
@@ -460,7 +460,7 @@ def _load(dirs: list[Path], cfg: DistillConfig, demos: bool, aux: dict[str, tupl
         load_samples([d], tuple(cfg.cameras), cfg.image_size, cfg.chunk, only_success, aux[task])
         for d, task in zip(dirs, cfg.tasks, strict=True)
     ]
-    return functools.reduce(concat_samples, parts)
+    return functools.reduce(append_samples, parts)
 
 
 def _jsonable(cfg: DistillConfig) -> dict:

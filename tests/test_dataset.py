@@ -9,11 +9,14 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
+from policies.dataset.arrays import Samples, append_samples
 from policies.dataset.collect import collect
 from policies.dataset.hdf5 import build_index, episode_files, read_episode
 from policies.dataset.rollout import make_env, run_episode
@@ -161,3 +164,42 @@ def test_dart_noise_perturbs_execution_not_labels(tmp_path: Path) -> None:
         assert np.abs(episode.executed_actions - episode.actions)[:, :6].max() > 0.05  # noisy execution
         np.testing.assert_array_equal(episode.executed_actions[:, 6], episode.actions[:, 6])  # gripper as labelled
         assert episode.attrs["action_noise"] == 0.3
+
+
+def _samples(n: int, instructions: list[str], offset: float) -> Samples:
+    rng = np.random.default_rng(n)
+    return Samples(
+        scene=rng.integers(0, 255, (n, 8, 8, 3), dtype=np.uint8),
+        wrist=rng.integers(0, 255, (n, 8, 8, 3), dtype=np.uint8),
+        proprio=np.full((n, 3), offset, np.float32),
+        instruction_ids=np.arange(n) % len(instructions),
+        instructions=instructions,
+        chunks=np.full((n, 2, 7), offset, np.float32),
+        mask=np.ones((n, 2), np.float32),
+        episodes=1,
+        aux=np.full((n, 2), offset, np.float32),
+    )
+
+
+def test_appending_samples_joins_them_and_frees_the_old_arrays() -> None:
+    """A DAgger round is appended to ~10 GB of demos: the demos' old arrays must go as their joined copies
+    come, or memory doubles."""
+    a, b = _samples(5, ["pick red", "pick blue"], 0.0), _samples(3, ["pick blue", "pick green"], 1.0)
+    expected_scene = np.concatenate([a.scene, b.scene])
+    expected_text = [a.instructions[i] for i in a.instruction_ids] + [b.instructions[i] for i in b.instruction_ids]
+    old = weakref.ref(a.scene)
+    joined = append_samples(a, b)
+    assert old() is None  # the demos' scene array was released, not kept beside the joined one
+    assert len(joined) == 8 and joined.episodes == 2
+    np.testing.assert_array_equal(joined.scene, expected_scene)
+    assert [joined.instructions[i] for i in joined.instruction_ids] == expected_text
+    assert joined.instructions == ["pick red", "pick blue", "pick green"]
+    np.testing.assert_array_equal(joined.aux[:, 0], [0, 0, 0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(joined.chunks[5:], b.chunks)
+
+
+def test_samples_with_and_without_aux_labels_do_not_join() -> None:
+    a, b = _samples(2, ["x"], 0.0), _samples(2, ["x"], 1.0)
+    b.aux = None
+    with pytest.raises(ValueError, match="auxiliary"):
+        append_samples(a, b)
