@@ -203,3 +203,25 @@ def test_samples_with_and_without_aux_labels_do_not_join() -> None:
     b.aux = None
     with pytest.raises(ValueError, match="auxiliary"):
         append_samples(a, b)
+
+
+class _PreciseOnEvenSteps(ToyReachExpert):
+    """A teacher that calls every other step precise (as Insert's expert does at the hole)."""
+
+    def reset(self, instruction: str) -> None:
+        self.steps, self.precise = 0, False
+
+    def act(self, observation: dict) -> np.ndarray:
+        self.precise, self.steps = self.steps % 2 == 0, self.steps + 1
+        return super().act(observation)
+
+
+def test_dart_noise_skips_the_steps_a_teacher_calls_precise() -> None:
+    env = make_env(TOY, image_size=16)
+    try:
+        episode = run_episode(env, _PreciseOnEvenSteps(), seed=0, action_noise=0.3).episode
+    finally:
+        env.close()
+    assert len(episode.actions) >= 4
+    np.testing.assert_array_equal(episode.executed_actions[0::2], episode.actions[0::2])  # precise: as labelled
+    assert np.abs(episode.executed_actions[1::2] - episode.actions[1::2])[:, :6].max() > 0.05  # the rest: noisy

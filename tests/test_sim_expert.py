@@ -154,3 +154,17 @@ def test_pick_yaw_turns_the_least_unless_that_winds_the_wrist_past_its_range(
     assert abs(yaw) <= MAX_HAND_YAW_RAD
     assert np.isclose(np.cos(2 * (yaw - grasp_yaw)), 1.0), "still grasps across the part"
     assert np.isclose(yaw, expected)
+
+
+def test_insert_expert_keeps_dart_noise_off_at_the_hole_and_still_succeeds() -> None:
+    """Demonstrations for a student need DART noise; at 0.3 the Insert expert jammed on nearly every seed
+    until it declared its grasp and insertion phases precise (no noise there)."""
+    from policies.dataset.rollout import make_env, run_episode
+
+    env = make_env("Insert", cameras=())
+    expert = make_expert("Insert")
+    try:
+        results = [run_episode(env, expert, seed, record=False, action_noise=0.3).success for seed in range(8)]
+    finally:
+        env.close()
+    assert sum(results) >= 7, results

@@ -69,7 +69,10 @@ def run_episode(
     With no driver the teacher always acts. `record=False` keeps no observations (evaluation).
     `action_noise` (DART): Gaussian noise of that std is added to the motion part (all but the
     last, gripper, component) of an executed teacher action, so demonstrations visit the small
-    errors a student makes and show how the teacher corrects them; the label stays clean.
+    errors a student makes and show how the teacher corrects them; the label stays clean. A teacher
+    whose `precise` attribute is true at a step (Insert's expert while it grasps the peg and while the
+    peg is at the hole) gets no noise at that step: there one noisy step undoes an alignment of a
+    millimetre that the teacher cannot redo in time.
     """
     if driver is None and beta != 1.0:
         raise ValueError(f"beta={beta} needs a driver policy to mix with the teacher")
@@ -86,7 +89,7 @@ def run_episode(
     while steps < limit:
         label = first_row(teacher.act(observation))
         action = label
-        if action_noise:
+        if action_noise and not getattr(teacher, "precise", False):
             noise = mix_rng.normal(0.0, action_noise, label.shape).astype(np.float32)
             noise[..., -1] = 0.0
             action = np.clip(label + noise, -1.0, 1.0)

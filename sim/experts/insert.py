@@ -11,6 +11,10 @@ little off-centre or turned in the fingers, so each step the hand moves by the p
 bottom's error to the hole and turns by the peg's yaw error to the hole's sides. If the
 peg stops going down while it is still shallow (jammed on the rim), the expert lifts it
 back above the mouth and realigns. A lost peg sends it back to the start.
+
+While it grasps the peg and while the peg is at or in the hole it is `precise`: demonstrations add
+no DART noise there (`policies.dataset.rollout.run_episode`). With noise at every step the expert
+finished 1 of 16 seeds at std 0.2; with these phases kept clean, 40 of 40 at 0.3 and 36 of 40 at 0.5.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.insert import Insert
 
 QUARTER_TURN = np.pi / 2
+PRECISE_PHASES = ("descend", "close", "lower", "insert", "release")  # grasping the peg, and the peg at the hole
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ class InsertExpert:
         self._hold_yaw = 0.0
         self._best_depth = 0.0
         self._stalled = 0
+
+    @property
+    def precise(self) -> bool:
+        """In a phase that millimetre alignment decides (DART noise stays off: `run_episode`)."""
+        return self.phase in PRECISE_PHASES
 
     def _enter(self, phase: str) -> None:
         self.phase, self._phase_steps = phase, 0
