@@ -101,3 +101,12 @@ def test_expert_success_rate_over_20_seeds(task):
     results = [run_episode(task, seed)[0] for seed in range(20)]
     print(f"humanoid {task} expert: {sum(results)}/20")
     assert sum(results) >= 18
+
+
+def test_two_arm_expert_is_precise_when_its_inner_expert_is() -> None:
+    """DART noise stays off in the humanoid's insertion too (0/16 seeds at noise 0.3 without it, 15/16 with)."""
+    expert = HumanoidInsertExpert()
+    expert.inner.phase = "insert"
+    assert expert.precise
+    expert.inner.phase = "carry"
+    assert not expert.precise

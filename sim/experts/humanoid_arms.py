@@ -46,6 +46,11 @@ class TwoArmExpert:
     def phase(self) -> str:
         return getattr(self.inner, "phase", "")
 
+    @property
+    def precise(self) -> bool:
+        """The inner expert's: demonstrations add no DART noise while it is (`rollout.run_episode`)."""
+        return bool(getattr(self.inner, "precise", False))
+
     def act(self, observation: Observation) -> np.ndarray:
         inner_action = self.inner.act(observation)
         arm = int(self.choose_arm(observation, self.inner))
