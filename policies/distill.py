@@ -57,6 +57,7 @@ from policies.dataset.collect import collect, evaluate
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
 from policies.student.text import SentenceTargets
+from sim.experts import default_expert_spec
 from sim.tasks import task_class
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class DistillConfig:
     task: str = "PickPlace"  # or several, comma-separated: one student for all of them
-    teacher: str = ""  # policy spec, may contain {task}; "" means expert:<task>
+    teacher: str = ""  # policy spec, may contain {task}; "" means the expert for the env's robot
     teachers: dict = field(default_factory=dict)  # task -> policy spec, overriding `teacher`
     # the BC demos' teacher (may hold {task}); "" means `teacher` (e.g. a phase machine for the demos,
     # its memoryless twin for the DAgger labels)
@@ -136,7 +137,7 @@ class DistillConfig:
     def teacher_for(self, task: str) -> str:
         if task in self.teachers:
             return self.teachers[task]
-        return self.teacher.replace("{task}", task) if self.teacher else f"expert:{task}"
+        return self.teacher.replace("{task}", task) if self.teacher else default_expert_spec(task, self.env_kwargs)
 
     def demo_teacher_for(self, task: str) -> str:
         return self.demo_teacher.replace("{task}", task) if self.demo_teacher else self.teacher_for(task)

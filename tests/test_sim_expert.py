@@ -9,7 +9,7 @@ import pytest
 
 from policies.base import Policy
 from sim.envs import ManufacturingEnv
-from sim.experts import make_expert
+from sim.experts import default_expert_spec, make_expert
 from sim.experts.motions import PlaceConfig, Placement
 from sim.experts.pick_place_reactive import MAX_HAND_YAW_RAD, pick_yaw
 from sim.experts.place_reactive import reactive_place
@@ -117,6 +117,20 @@ def test_sort_expert_chooses_from_what_the_cameras_show_not_the_spawn_order(spec
 )
 def test_expert_specs_name_robot_and_style_variants(spec: str, cls: str) -> None:
     assert type(make_expert(spec)).__name__ == cls
+
+
+@pytest.mark.parametrize(
+    ("task", "env_kwargs", "cls"),
+    [("Insert", {"robot": "humanoid"}, "HumanoidInsertExpert"), ("Insert", {"robot": "panda"}, "InsertExpert"),
+     ("Insert", {}, "InsertExpert"), ("Stack", {"robot": "humanoid"}, "StackExpert")],
+)
+def test_the_default_teacher_is_the_expert_for_the_envs_robot(task: str, env_kwargs: dict, cls: str) -> None:
+    """`robocell collect`/`distill` without a teacher: a humanoid env once got the Panda expert."""
+    from policies.distill import DistillConfig
+    from policies.registry import load_policy
+
+    spec = DistillConfig(task=task, env_kwargs=env_kwargs).teacher_for(task)
+    assert spec == default_expert_spec(task, env_kwargs) and type(load_policy(spec)).__name__ == cls
 
 
 @pytest.mark.parametrize("spec", ["Weld", "Stack?robot=humanoid", "PickPlace?robot=ur5", "PickPlace?robot"])

@@ -36,6 +36,7 @@ from policies.dataset.hdf5 import (
     write_episode,
 )
 from policies.dataset.rollout import make_env, run_episode
+from sim.experts import default_expert_spec
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def evaluate(
 def run(args: argparse.Namespace) -> int:
     seeds = range(args.seed_start, args.seed_start + args.episodes)
     env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
-    teacher = args.teacher or f"expert:{args.task}"
+    teacher = args.teacher or default_expert_spec(args.task, env_kwargs)
     summary = collect(
         args.task,
         teacher,
@@ -247,7 +248,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--teacher",
         default=None,
-        help="policy spec labelling every step (default expert:TASK); e.g. remote:tcp://HOST:PORT",
+        help="policy spec labelling every step (default: the task's expert for the env's robot); "
+        "e.g. remote:tcp://HOST:PORT",
     )
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed-start", type=int, default=0)

@@ -35,6 +35,13 @@ VARIANTS: dict[tuple[str, str, str], str] = {
 DEFAULTS = {"robot": "panda", "style": "phases"}  # the options' values that mean the plain expert
 
 
+def default_expert_spec(task: str, env_kwargs: dict | None = None) -> str:
+    """The expert spec for a task's env: its robot's variant where one exists (a humanoid env once got the
+    Panda expert, which drives the humanoid's arms less well), else the plain expert."""
+    robot = (env_kwargs or {}).get("robot", DEFAULTS["robot"])
+    return f"expert:{task}?robot={robot}" if (task, "robot", robot) in VARIANTS else f"expert:{task}"
+
+
 def make_expert(spec: str) -> Policy:
     """A fresh expert for `spec` ("Task" or "Task?option=value"); raises ValueError naming what exists."""
     task, _, query = spec.partition("?")
@@ -54,4 +61,4 @@ def make_expert(spec: str) -> Policy:
 
 
 __all__ = ["ConveyorExpert", "EXPERTS", "InsertExpert", "KittingExpert", "PickPlaceExpert", "SortExpert",
-           "StackExpert", "VARIANTS", "make_expert"]
+           "StackExpert", "VARIANTS", "default_expert_spec", "make_expert"]
