@@ -13,6 +13,7 @@ from sim.experts import default_expert_spec, make_expert
 from sim.experts.motions import PlaceConfig, Placement
 from sim.experts.pick_place_reactive import MAX_HAND_YAW_RAD, pick_yaw
 from sim.experts.place_reactive import reactive_place
+from sim.tasks.base import task_class
 
 
 @pytest.mark.parametrize(
@@ -75,32 +76,38 @@ def test_reactive_expert_labels_a_state_the_same_whatever_came_before(task: str)
         env.close()
 
 
-def _with_parts_reordered(privileged: np.ndarray, order: list[int]) -> np.ndarray:
-    """Sort's privileged vector with its parts listed in `order`: the same scene, another spawn order."""
-    from sim.tasks.sort import N_PARTS, Sort
+NOT_PER_PART = {"time_fraction", "slot_wall_top_z", "distractor_positions", "distractor_mask"}
 
-    fields = Sort.unpack_privileged(np.asarray(privileged, dtype=np.float64))
+
+def _with_parts_reordered(task: str, privileged: np.ndarray, order: list[int]) -> np.ndarray:
+    """`task`'s privileged vector with its parts listed in `order`: the same scene, another part order."""
+    fields = task_class(task).unpack_privileged(np.asarray(privileged, dtype=np.float64))
     return np.concatenate([
-        value.reshape(N_PARTS, -1)[order].ravel() if name != "time_fraction" else value
+        value if name in NOT_PER_PART else value.reshape(len(order), -1)[order].ravel()
         for name, value in fields.items()
     ]).astype(np.float32)
 
 
-@pytest.mark.parametrize("spec", ["Sort", "Sort?style=reactive"])
-def test_sort_expert_chooses_from_what_the_cameras_show_not_the_spawn_order(spec: str) -> None:
-    """A student sees the scene, not the order the parts were spawned in: the expert it learns from must
-    pick the next part and its spot in the bin the same way whatever that order."""
-    env = ManufacturingEnv(task="Sort", cameras=())
+@pytest.mark.parametrize(
+    ("spec", "order"),
+    [("Sort", [2, 1, 0]), ("Sort?style=reactive", [2, 1, 0]), ("Kitting", [1, 0]), ("Kitting?style=reactive", [1, 0])],
+)
+def test_expert_chooses_from_what_the_cameras_show_not_the_privileged_order(spec: str, order: list[int]) -> None:
+    """A student sees the scene, not the order the parts were spawned in (Sort) or named in (Kitting,
+    which a bag of words cannot tell): the expert it learns from must pick the next part, and where it
+    goes, the same way whatever that order."""
+    task = spec.split("?")[0]
+    env = ManufacturingEnv(task=task, cameras=())
     try:
         obs, info = env.reset(seed=5)
-        driver = make_expert("Sort")
+        driver = make_expert(task)
         driver.reset(info["instruction"])
         for step in range(240):
-            if step % 20 == 0:  # a fresh expert decides from this state alone: in spawn order, and reversed
+            if step % 20 == 0:  # a fresh expert decides from this state alone: in the task's order, and another
                 a, b = make_expert(spec), make_expert(spec)
                 a.reset(info["instruction"])
                 b.reset(info["instruction"])
-                reordered = {**obs, "privileged": _with_parts_reordered(obs["privileged"], [2, 1, 0])}
+                reordered = {**obs, "privileged": _with_parts_reordered(task, obs["privileged"], order)}
                 np.testing.assert_array_equal(a.act(obs), b.act(reordered), err_msg=f"step {step}")
             obs, *_ = env.step(driver.act(obs))
     finally:

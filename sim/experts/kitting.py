@@ -1,18 +1,19 @@
 """The privileged scripted expert for Kitting.
 
 It reads only the observation dict (``proprio`` and ``privileged``). The named parts go
-into their slots one at a time, in the order the instruction names them, by
-`PickAndPlace`: each is turned while carried to its slot's yaw (a brick lies along its
-slot; a cube is squared to its slot) and let go with its bottom `WALL_CLEARANCE_M` above
-the slot walls, so the opening fingers clear them. A part that leaves its slot later is
-simply taken again.
+into their slots one at a time by `PickAndPlace`, the one nearest the hand first
+(`nearest_first`, as for Sort: the cameras show where the parts are, and each part's slot
+is its kind's, so no step depends on which part the instruction names first). Each is
+turned while carried to its slot's yaw (a brick lies along its slot; a cube is squared to
+its slot) and let go with its bottom `WALL_CLEARANCE_M` above the slot walls, so the
+opening fingers clear them. A part that leaves its slot later is simply taken again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.experts.motions import EachPartExpert, Placement
+from sim.experts.motions import EachPartExpert, Placement, nearest_first
 from sim.experts.place_reactive import ReactiveEachPartExpert
 from sim.tasks.kitting import N_KIT, Kitting
 
@@ -23,6 +24,7 @@ class KittingExpert(EachPartExpert):
     """Implements `policies.base.Policy` for Kitting from privileged state."""
 
     task, n_parts, in_goal_key = Kitting, N_KIT, "in_slot"
+    choose = staticmethod(nearest_first)
 
     @staticmethod
     def placement(s: dict[str, np.ndarray], i: int) -> Placement:
@@ -53,3 +55,4 @@ class ReactiveKittingExpert(ReactiveEachPartExpert):
 
     task, n_parts, in_goal_key = Kitting, N_KIT, "in_slot"
     placement = staticmethod(placement)
+    choose = staticmethod(nearest_first)

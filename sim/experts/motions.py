@@ -174,9 +174,21 @@ def goal_yaw_turn(ee_yaw: float, g: Placement, cfg: PlaceConfig) -> tuple[float,
 
 
 def first_pending(s: dict[str, np.ndarray], pending: list[int], ee: np.ndarray) -> int:
-    """The part to place next: the first not yet in its goal, in the task's order (Stack's bottom
-    first, Kitting's in the instruction's order)."""
+    """The part to place next: the first not yet in its goal, in the task's order (Stack's bottom first)."""
     return pending[0]
+
+
+def nearest_first(s: dict[str, np.ndarray], pending: list[int], ee: np.ndarray) -> int:
+    """The held pending part, else the pending part nearest the hand (in xy).
+
+    For tasks whose parts may go in any order (Sort, Kitting): the choice is read off the scene as the
+    cameras show it, not off an order no image shows (the spawn order, the instruction's word order),
+    so a student distilled from the expert can make the same choice."""
+    held = [i for i in pending if s["grasped"][i] > 0.5]
+    if held:
+        return held[0]
+    xy = s["part_poses"].reshape(-1, 7)[:, :2]
+    return min(pending, key=lambda i: float(np.linalg.norm(xy[i] - ee[:2])))
 
 
 class EachPartExpert:

@@ -19,22 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.experts.motions import EachPartExpert, Placement
+from sim.experts.motions import EachPartExpert, Placement, nearest_first
 from sim.experts.place_reactive import ReactiveEachPartExpert
 from sim.tasks.sort import N_PARTS, Sort
 
 BIN_SPOTS_M = ((0.0, 0.0), (0.0, -0.05), (0.0, 0.05))  # the centre first; parts are <= 40 mm across in y
 SPOT_CLEARANCE_M = 0.04  # a spot this far from every part already in the bin is free
 WALL_CLEARANCE_M = 0.006
-
-
-def nearest_first(s: dict[str, np.ndarray], pending: list[int], ee: np.ndarray) -> int:
-    """The held pending part, else the pending part nearest the hand (in xy)."""
-    held = [i for i in pending if s["grasped"][i] > 0.5]
-    if held:
-        return held[0]
-    xy = s["part_poses"].reshape(N_PARTS, 7)[:, :2]
-    return min(pending, key=lambda i: float(np.linalg.norm(xy[i] - ee[:2])))
 
 
 def bin_spot(s: dict[str, np.ndarray], i: int) -> np.ndarray:
