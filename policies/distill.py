@@ -6,6 +6,7 @@
     robocell distill --task PickPlace,Stack,Sort --teacher 'expert:{task}'  # one student, several tasks
     robocell distill --aux-target part_pose:3 --film all ...              # ground the instruction harder
     robocell distill --task Stack --aux-target top_pose:3,bottom_pose:3 --word-pairs true ...  # word order
+    robocell distill --task Kitting --aux-target 0:3,7:10 --grounding-scenes 16000 ...  # more scenes to ground
 
 The whole recipe reads top to bottom in `main` and `_train_rounds`; every setting is a field of `DistillConfig`
 (each is also a `--flag`). Round 0 is BC on `demo_episodes` teacher episodes; round r >= 1
@@ -32,6 +33,10 @@ that must say where the named part is learns to look for it. On PickPlace it cut
 from 13 to 3 in 100 held-out episodes; with `film="all"` as well, the student reached 98 %
 (assets/student/MODEL_CARD.md).
 
+`grounding_scenes` adds that many first frames of fresh resets, labelled for the auxiliary head only
+(`policies.dataset.scenes`): a scene costs a reset, not a demonstration, so the head sees far more
+scenes than the actions do.
+
 `word_pairs` adds ordered word pairs to the instruction's hashed tokens: without them the text
 encoder cannot tell "the red cube onto the blue cube" from "the blue cube onto the red cube", and
 on Stack the student moved the wrong cube (assets/student_stack/MODEL_CARD.md).
@@ -54,6 +59,7 @@ from tqdm import tqdm
 
 from policies.dataset.arrays import Samples, append_samples, load_samples
 from policies.dataset.collect import collect, evaluate
+from policies.dataset.scenes import first_frames
 from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, save_checkpoint
 from policies.student.text import SentenceTargets
@@ -120,6 +126,11 @@ class DistillConfig:
     # "" for none. Training only (see StudentConfig.aux_dim).
     aux_target: str = ""
     aux_loss_weight: float = 1.0
+    # this many extra scenes (the first frame of a reset each) teach the auxiliary head alone: a label
+    # needs a rendered frame, not a demonstration (policies.dataset.scenes). Seeds from
+    # grounding_seed_start, apart from the demo, DAgger, validation and test seeds. Needs aux_target.
+    grounding_scenes: int = 0
+    grounding_seed_start: int = 5_000_000
     # evaluation of the final student against the teacher
     eval_episodes: int = 50
     eval_seed_start: int = 1_000_000
@@ -253,6 +264,8 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
     if len({len(c) for c in aux_columns.values()}) > 1:
         raise ValueError(f"aux_target {cfg.aux_target!r} has a different size in each task: {aux_columns}")
     student_cfg.aux_dim = next((len(c) for c in aux_columns.values()), 0)
+    if cfg.grounding_scenes and not aux_columns:
+        raise ValueError("grounding_scenes teach the auxiliary head: set aux_target as well")
     model = StudentNet(student_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)
@@ -272,6 +285,12 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
         opt.load_state_dict(train_state["optimizer"])
         gen.bit_generator.state = train_state["numpy_rng"]
         log.info("resuming after round %d", state["finished_round"])
+    if cfg.grounding_scenes:  # after the normalisation, which stays the demos'
+        seeds = range(cfg.grounding_seed_start, cfg.grounding_seed_start + cfg.grounding_scenes)
+        for task in tasks:
+            samples = append_samples(samples, first_frames(task, seeds, tuple(cfg.cameras), cfg.image_size,
+                                                           aux_columns[task], cfg.chunk, samples.chunks.shape[-1],
+                                                           cfg.env_kwargs, cfg.workers, cfg.progress))  # fmt: skip
 
     # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
     for k in range(1, start_round):
@@ -361,8 +380,8 @@ def train(
             pred = model.actions(features)
             mask = torch.from_numpy(samples.mask[idx]).unsqueeze(-1)
             loss = (((pred - torch.from_numpy(samples.chunks[idx])) ** 2) * mask).sum() / (
-                mask.sum() * pred.shape[-1]
-            )
+                mask.sum().clamp(min=1.0) * pred.shape[-1]
+            )  # grounding scenes have no action label (mask 0)
             if text is not None and cfg.text_loss_weight:
                 sentences = [samples.instructions[i] for i in ids.tolist()]
                 loss = loss + cfg.text_loss_weight * text.loss(model.text, sentences)

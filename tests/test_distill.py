@@ -11,11 +11,14 @@ import numpy as np
 import pytest
 import torch
 
+import policies.dataset.scenes as scenes
 import policies.distill as distill
 from policies.dataset.collect import collect
 from policies.dataset.hdf5 import episode_files, read_episode
+from policies.dataset.rollout import make_env
 from policies.dataset.toy import ToyReachEnv, ToyReachExpert
 from policies.registry import register_policy_kind
+from policies.student.model import StudentConfig, StudentNet
 from policies.student.runtime import load_checkpoint, load_student
 
 torch.set_num_threads(1)
@@ -180,3 +183,41 @@ def test_one_student_learns_several_tasks_each_with_its_own_data_and_scores(tmp_
     state = json.loads((tmp_path / "state.json").read_text())
     per_task = [len(distill._load([tmp_path / "demos" / t.replace("/", "_")], cfg, demos=True)) for t in tasks]
     assert min(per_task) > 0 and state["history"][0]["samples"] == sum(per_task)
+
+
+def test_grounding_scenes_are_first_frames_that_teach_only_the_aux_head(tmp_path: Path, monkeypatch) -> None:
+    seeds = range(500, 505)
+    monkeypatch.setattr(scenes, "SEEDS_PER_JOB", 2)  # three jobs on two workers: they finish in any order
+    frames = {
+        workers: scenes.first_frames(TOY, seeds, ("scene_rgb", "wrist_rgb"), 32, (0, 1), chunk=4, action_dim=7,
+                                     env_kwargs={"image_size": 32}, workers=workers, progress=False)
+        for workers in (0, 2)
+    }  # fmt: skip
+    env = make_env(TOY, image_size=32)
+    for samples in frames.values():
+        for i, seed in enumerate(seeds):
+            obs, _ = env.reset(seed=seed)
+            np.testing.assert_array_equal(samples.scene[i], obs["scene_rgb"])
+            np.testing.assert_array_equal(samples.wrist[i], obs["wrist_rgb"])
+            np.testing.assert_allclose(samples.aux[i], obs["privileged"][:2])
+            assert samples.instructions[samples.instruction_ids[i]] == obs["instruction"]
+        assert not samples.mask.any() and samples.episodes == 0
+
+    # Batches of scenes alone train the auxiliary head; their missing action labels count for nothing.
+    samples = frames[0]
+    model = StudentNet(StudentConfig(image_size=32, aux_dim=2))
+    cfg = tiny_config(tmp_path, batch_size=5, aux_target="0:2")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    before = [p.clone() for p in model.aux_head.parameters()]
+    loss = distill.train(model, opt, samples, None, cfg, 1, np.random.default_rng(0), "scenes")
+    assert np.isfinite(loss) and any(not torch.equal(a, b) for a, b in zip(before, model.aux_head.parameters(),
+                                                                           strict=True))  # fmt: skip
+
+    # In a run they join the demos after the normalisation is taken from the demos.
+    distill.main(tiny_config(tmp_path / "run", dagger_rounds=0, aux_target="0:2", grounding_scenes=5))
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    cfg = tiny_config(tmp_path / "run")
+    demos = len(distill._load([tmp_path / "run" / "demos"], cfg, demos=True))
+    assert state["history"][0]["samples"] == demos + 5
+    with pytest.raises(ValueError, match="aux_target"):
+        distill.main(tiny_config(tmp_path / "no_aux", dagger_rounds=0, grounding_scenes=5))

@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,11 +131,14 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def run_jobs(jobs: Sequence[CollectJob], workers: int) -> Iterator[dict[str, Any]]:
-    """Yield summaries as episodes finish; `workers=0` runs them in this process."""
+def run_jobs(jobs: Sequence[Any], workers: int, work: Callable[[Any], Any] = record_episode) -> Iterator[Any]:
+    """Yield `work(job)` for each job as it finishes (summaries, by default); `workers=0` runs them here.
+
+    `work` must be a module-level function, so a `spawn` worker can import it.
+    """
     if workers == 0:
         for job in jobs:
-            yield record_episode(job)
+            yield work(job)
         return
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)) or 1,
@@ -144,7 +147,7 @@ def run_jobs(jobs: Sequence[CollectJob], workers: int) -> Iterator[dict[str, Any
         initargs=(os.getpid(),),
     )
     try:
-        pending: set[Future] = {pool.submit(record_episode, job) for job in jobs}
+        pending: set[Future] = {pool.submit(work, job) for job in jobs}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
