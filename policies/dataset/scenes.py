@@ -104,4 +104,3 @@ def first_frames(
         episodes=0,
         aux=np.concatenate([p["aux"] for p in ordered]),
     )
-
