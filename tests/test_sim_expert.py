@@ -93,9 +93,9 @@ def _with_parts_reordered(task: str, privileged: np.ndarray, order: list[int]) -
     [("Sort", [2, 1, 0]), ("Sort?style=reactive", [2, 1, 0]), ("Kitting", [1, 0]), ("Kitting?style=reactive", [1, 0])],
 )
 def test_expert_chooses_from_what_the_cameras_show_not_the_privileged_order(spec: str, order: list[int]) -> None:
-    """A student sees the scene, not the order the parts were spawned in (Sort) or named in (Kitting,
-    which a bag of words cannot tell): the expert it learns from must pick the next part, and where it
-    goes, the same way whatever that order."""
+    """A student sees the scene, not the order the parts were spawned in (Sort) or named in (Kitting, which
+    its bag of words and bigrams barely tells): the expert it learns from must pick the next part, and where
+    it goes, the same way whatever that order."""
     task = spec.split("?")[0]
     env = ManufacturingEnv(task=task, cameras=())
     try:

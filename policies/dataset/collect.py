@@ -76,6 +76,11 @@ def _cached(key: str, build: Any) -> Any:
     return _CACHE[key]
 
 
+def cached_env(task: str, env_kwargs: dict[str, Any]) -> Any:
+    """This process's env for `task` with `env_kwargs`, built on first use and kept for the next job."""
+    return _cached(f"env:{task}:{json.dumps(env_kwargs, sort_keys=True)}", lambda: make_env(task, **env_kwargs))
+
+
 def record_episode(job: CollectJob) -> dict[str, Any]:
     """Run and write one episode (in whichever process calls it); returns its summary.
 
@@ -83,10 +88,7 @@ def record_episode(job: CollectJob) -> dict[str, Any]:
     """
     from policies.registry import load_policy
 
-    env = _cached(
-        f"env:{job.task}:{json.dumps(job.env_kwargs, sort_keys=True)}",
-        lambda: make_env(job.task, **job.env_kwargs),
-    )
+    env = cached_env(job.task, job.env_kwargs)
     teacher = _cached(f"policy:{job.teacher}", lambda: load_policy(job.teacher))
     driver = _cached(f"policy:{job.driver}", lambda: load_policy(job.driver)) if job.driver else None
     result = run_episode(

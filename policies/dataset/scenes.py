@@ -9,7 +9,6 @@ training set: their action mask is zero, so only the auxiliary loss learns from 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from policies.dataset.arrays import Samples, resize_nearest
-from policies.dataset.collect import _cached, run_jobs
-from policies.dataset.rollout import make_env
+from policies.dataset.collect import cached_env, run_jobs
 
 SEEDS_PER_JOB = 250  # a job's frames travel back in one message: 250 x 2 x 96 x 96 x 3 bytes = 14 MB
 
@@ -38,9 +36,7 @@ class SceneJob:
 
 def render_scenes(job: SceneJob) -> dict[str, Any]:
     """Reset once per seed and keep what the student sees, with the auxiliary label."""
-    env = _cached(
-        f"env:{job.task}:{json.dumps(job.env_kwargs, sort_keys=True)}", lambda: make_env(job.task, **job.env_kwargs)
-    )
+    env = cached_env(job.task, job.env_kwargs)
     images: dict[str, list[np.ndarray]] = {camera: [] for camera in job.cameras}
     proprio, aux, instructions = [], [], []
     for seed in job.seeds:
