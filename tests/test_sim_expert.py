@@ -19,7 +19,7 @@ from sim.tasks.base import task_class
 @pytest.mark.parametrize(
     "spec",
     ["PickPlace", "PickPlace?style=reactive", "Stack?style=reactive", "Sort?style=reactive", "Conveyor?style=reactive",
-     "Kitting?style=reactive"],
+     "Kitting?style=reactive", "Insert?style=reactive"],
 )
 def test_expert_succeeds_on_at_least_19_of_20_seeds(spec: str) -> None:
     env = ManufacturingEnv(task=spec.partition("?")[0], cameras=())  # the expert reads proprio + privileged only
@@ -58,7 +58,7 @@ def test_expert_reads_only_the_observation_dict() -> None:
         env.close()
 
 
-@pytest.mark.parametrize("task", ["PickPlace", "Stack", "Conveyor"])
+@pytest.mark.parametrize("task", ["PickPlace", "Stack", "Conveyor", "Insert"])
 def test_reactive_expert_labels_a_state_the_same_whatever_came_before(task: str) -> None:
     """DAgger relies on it: the label of a visited state must not depend on the path there."""
     env = ManufacturingEnv(task=task, cameras=())
@@ -120,7 +120,8 @@ def test_expert_chooses_from_what_the_cameras_show_not_the_privileged_order(spec
      ("Conveyor?robot=humanoid", "HumanoidConveyorExpert"), ("Insert?robot=humanoid", "HumanoidInsertExpert"),
      ("PickPlace?robot=panda", "PickPlaceExpert"), ("PickPlace?style=reactive", "ReactivePickPlaceExpert"),
      ("Stack?style=reactive", "ReactiveStackExpert"), ("Sort?style=reactive", "ReactiveSortExpert"),
-     ("Kitting?style=reactive", "ReactiveKittingExpert"), ("Conveyor?style=reactive", "ReactiveConveyorExpert")],
+     ("Kitting?style=reactive", "ReactiveKittingExpert"), ("Conveyor?style=reactive", "ReactiveConveyorExpert"),
+     ("Insert?style=reactive", "ReactiveInsertExpert")],
 )
 def test_expert_specs_name_robot_and_style_variants(spec: str, cls: str) -> None:
     assert type(make_expert(spec)).__name__ == cls

@@ -2,7 +2,7 @@
 
 A spec may name a variant after "?": `PickPlace?robot=humanoid` (the two-arm expert for the
 humanoid) or `PickPlace?style=reactive` (the memoryless expert, a consistent DAgger labeller; also
-for Stack, Sort and Kitting, from `sim.experts.place_reactive`, and Conveyor).
+for Stack, Sort and Kitting, from `sim.experts.place_reactive`, Conveyor and Insert).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ VARIANTS: dict[tuple[str, str, str], str] = {
     ("Sort", "style", "reactive"): "sim.experts.sort:ReactiveSortExpert",
     ("Kitting", "style", "reactive"): "sim.experts.kitting:ReactiveKittingExpert",
     ("Conveyor", "style", "reactive"): "sim.experts.conveyor_reactive:ReactiveConveyorExpert",
+    ("Insert", "style", "reactive"): "sim.experts.insert_reactive:ReactiveInsertExpert",
 }
 DEFAULTS = {"robot": "panda", "style": "phases"}  # the options' values that mean the plain expert
 
