@@ -35,7 +35,7 @@ from 13 to 3 in 100 held-out episodes; with `film="all"` as well, the student re
 
 `grounding_scenes` adds that many first frames of fresh resets, labelled for the auxiliary head only
 (`policies.dataset.scenes`): a scene costs a reset, not a demonstration, so the head sees far more
-scenes than the actions do.
+scenes than the actions do. `grounding_epochs` trains on those scenes alone before BC starts.
 
 `word_pairs` adds ordered word pairs to the instruction's hashed tokens: without them the text
 encoder cannot tell "the red cube onto the blue cube" from "the blue cube onto the red cube", and
@@ -131,6 +131,9 @@ class DistillConfig:
     # grounding_seed_start, apart from the demo, DAgger, validation and test seeds. Needs aux_target.
     grounding_scenes: int = 0
     grounding_seed_start: int = 5_000_000
+    # epochs on the grounding scenes alone (auxiliary loss only) before BC: the shared encoders learn to
+    # find the named parts from many scenes before the demos' few scenes can be memorised
+    grounding_epochs: int = 0
     # evaluation of the final student against the teacher
     eval_episodes: int = 50
     eval_seed_start: int = 1_000_000
@@ -266,6 +269,8 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
     student_cfg.aux_dim = next((len(c) for c in aux_columns.values()), 0)
     if cfg.grounding_scenes and not aux_columns:
         raise ValueError("grounding_scenes teach the auxiliary head: set aux_target as well")
+    if cfg.grounding_epochs and not cfg.grounding_scenes:
+        raise ValueError("grounding_epochs train on the grounding scenes: set grounding_scenes as well")
     model = StudentNet(student_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)
@@ -288,9 +293,13 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
     if cfg.grounding_scenes:  # after the normalisation, which stays the demos'
         seeds = range(cfg.grounding_seed_start, cfg.grounding_seed_start + cfg.grounding_scenes)
         for task in tasks:
-            samples = append_samples(samples, first_frames(task, seeds, tuple(cfg.cameras), cfg.image_size,
-                                                           aux_columns[task], cfg.chunk, samples.chunks.shape[-1],
-                                                           cfg.env_kwargs, cfg.workers, cfg.progress))  # fmt: skip
+            scenes = first_frames(task, seeds, tuple(cfg.cameras), cfg.image_size, aux_columns[task], cfg.chunk,
+                                  samples.chunks.shape[-1], cfg.env_kwargs, cfg.workers, cfg.progress)  # fmt: skip
+            if start_round == 0 and cfg.grounding_epochs:
+                loss = train(model, opt, scenes, text, cfg, cfg.grounding_epochs, gen, f"grounding {task}")
+                state.setdefault("grounding_loss", {})[task] = loss  # committed with round 0
+                log.info("grounding on %d %s scenes: loss %.4f", len(scenes), task, loss)
+            samples = append_samples(samples, scenes)
 
     # 3. Round 0: behaviour cloning. Rounds 1..R: DAgger, aggregating every round's labelled episodes.
     for k in range(1, start_round):

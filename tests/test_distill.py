@@ -221,3 +221,23 @@ def test_grounding_scenes_are_first_frames_that_teach_only_the_aux_head(tmp_path
     assert state["history"][0]["samples"] == demos + 5
     with pytest.raises(ValueError, match="aux_target"):
         distill.main(tiny_config(tmp_path / "no_aux", dagger_rounds=0, grounding_scenes=5))
+
+
+def test_grounding_epochs_train_on_the_scenes_alone_before_behaviour_cloning(tmp_path: Path, monkeypatch) -> None:
+    calls = []
+    real_train = distill.train
+
+    def spy(model, opt, samples, *args, **kwargs):
+        calls.append((len(samples), int(samples.mask.sum()), args[2]))  # samples, labelled ones, epochs
+        return real_train(model, opt, samples, *args, **kwargs)
+
+    monkeypatch.setattr(distill, "train", spy)
+    cfg = tiny_config(tmp_path / "run", dagger_rounds=0, aux_target="0:2", grounding_scenes=5, grounding_epochs=3)
+    distill.main(cfg)
+    (scenes, scene_labels, scene_epochs), (both, labels, bc_epochs) = calls
+    assert (scenes, scene_labels, scene_epochs) == (5, 0, 3)  # the scenes alone, none with an action label
+    assert both > scenes and labels > 0 and bc_epochs == cfg.bc_epochs  # then BC on the demos and the scenes
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert np.isfinite(state["grounding_loss"][TOY])
+    with pytest.raises(ValueError, match="grounding_scenes"):
+        distill.main(tiny_config(tmp_path / "no_scenes", dagger_rounds=0, aux_target="0:2", grounding_epochs=3))
