@@ -35,7 +35,8 @@ from 13 to 3 in 100 held-out episodes; with `film="all"` as well, the student re
 
 `grounding_scenes` adds that many first frames of fresh resets, labelled for the auxiliary head only
 (`policies.dataset.scenes`): a scene costs a reset, not a demonstration, so the head sees far more
-scenes than the actions do. `grounding_epochs` trains on those scenes alone before BC starts.
+scenes than the actions do. `grounding_epochs` trains on those scenes alone before BC starts
+(the student at that point is saved as `grounding.pt`, to probe).
 
 `word_pairs` adds ordered word pairs to the instruction's hashed tokens: without them the text
 encoder cannot tell "the red cube onto the blue cube" from "the blue cube onto the red cube", and
@@ -298,6 +299,7 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
             if start_round == 0 and cfg.grounding_epochs:
                 loss = train(model, opt, scenes, text, cfg, cfg.grounding_epochs, gen, f"grounding {task}")
                 state.setdefault("grounding_loss", {})[task] = loss  # committed with round 0
+                save_checkpoint(run_dir / "grounding.pt", model, meta={"round": -1, "config": _jsonable(cfg)})
                 log.info("grounding on %d %s scenes: loss %.4f", len(scenes), task, loss)
             samples = append_samples(samples, scenes)
 

@@ -238,6 +238,6 @@ def test_grounding_epochs_train_on_the_scenes_alone_before_behaviour_cloning(tmp
     assert (scenes, scene_labels, scene_epochs) == (5, 0, 3)  # the scenes alone, none with an action label
     assert both > scenes and labels > 0 and bc_epochs == cfg.bc_epochs  # then BC on the demos and the scenes
     state = json.loads((tmp_path / "run" / "state.json").read_text())
-    assert np.isfinite(state["grounding_loss"][TOY])
+    assert np.isfinite(state["grounding_loss"][TOY]) and (tmp_path / "run" / "grounding.pt").is_file()
     with pytest.raises(ValueError, match="grounding_scenes"):
         distill.main(tiny_config(tmp_path / "no_scenes", dagger_rounds=0, aux_target="0:2", grounding_epochs=3))
