@@ -31,6 +31,7 @@ SHIPPED = {
     "PickPlace": Path("assets/student"),
     "Stack": Path("assets/student_stack"),
     "Conveyor": Path("assets/student_conveyor"),
+    "Insert": Path("assets/student_insert"),
 }
 CONFIG = SHIPPED["PickPlace"] / "distill.json"
 
