@@ -12,9 +12,10 @@ machine's motions and tolerances. Rules, first match wins:
         lined up (loose band), upright       -> down a step, correcting sideways (insert)
         otherwise (a jam on the rim)         -> back up to the mouth, correcting (realign)
     held, at the mouth, lined up (tight)     -> down a step (insert)
-    held, near the hole, below carry height  -> to the mouth, correcting (lower)
-    held, near the hole                      -> the hole at carry height, turning (carry)
+    held, within 10 mm of the hole and low,
+        or within 3 mm and turned to it      -> to the mouth, correcting (lower)
     held, low, far from the hole             -> straight up (lift)
+    held, otherwise                          -> over the hole at carry height, turning (carry)
 
 The tight band at the mouth and the loose one below it give the hysteresis the phase machine
 gets from its phase: a peg that has started in is not pulled out for a small lag of the fingers.
