@@ -40,7 +40,7 @@ def predicted_xy(model: StudentNet, obs: dict, tokens: torch.Tensor) -> np.ndarr
             torch.from_numpy(obs["proprio"][None]),
             tokens,
         )
-        return (model.aux(features) * model.aux_std + model.aux_mean)[0, :2].numpy()
+        return model.aux_estimate(features)[0, :2].numpy()
 
 
 def score(models: dict[str, StudentNet], episodes: int, seed_start: int, split: str) -> dict[str, dict]:

@@ -36,7 +36,7 @@ def main(checkpoint: str) -> None:
             tokens = torch.from_numpy(model.cfg.tokenize(obs["instruction"])[None])
             with torch.no_grad():
                 inputs = (torch.from_numpy(obs[key][None]) for key in ("scene_rgb", "wrist_rgb", "proprio"))
-                aux = (model.aux(model.features(*inputs, tokens)) * model.aux_std + model.aux_mean)[0].numpy()
+                aux = model.aux_estimate(model.features(*inputs, tokens))[0].numpy()
             peg = state["peg_pose"][:2]
             distractors = state["distractor_positions"].reshape(-1, 3)[state["distractor_mask"] > 0.5, :2]
             peg_error.append(np.linalg.norm(aux[:2] - peg))

@@ -34,7 +34,7 @@ def main(checkpoint: str) -> None:
             tokens = torch.from_numpy(model.cfg.tokenize(obs["instruction"])[None])
             with torch.no_grad():
                 images = (torch.from_numpy(obs[key][None]) for key in ("scene_rgb", "wrist_rgb", "proprio"))
-                aux = (model.aux(model.features(*images, tokens)) * model.aux_std + model.aux_mean)[0].numpy()
+                aux = model.aux_estimate(model.features(*images, tokens))[0].numpy()
             a, b = state["part_poses"][:2], state["part_poses"][7:9]
             error_a.append(np.linalg.norm(aux[:2] - a))
             error_b.append(np.linalg.norm(aux[3:5] - b))

@@ -82,7 +82,7 @@ def probe(model: StudentNet, data: Samples, rows: slice) -> dict[str, float]:
             torch.from_numpy(data.proprio[rows]),
             tokens,
         )
-        pred = (model.aux(features) * model.aux_std + model.aux_mean).numpy()
+        pred = model.aux_estimate(features).numpy()
     truth = data.aux[rows]
     first, second = truth[:, 0:2], truth[:, 3:5]
     to_first = np.linalg.norm(pred[:, 0:2] - first, axis=1)

@@ -185,6 +185,10 @@ class StudentNet(nn.Module):
             raise ValueError("this student has no auxiliary head (aux_dim is 0)")
         return self.aux_head(features)
 
+    def aux_estimate(self, features: torch.Tensor) -> torch.Tensor:
+        """The auxiliary prediction in the target's own units (metres, radians): what probes read off."""
+        return self.aux(features) * self.aux_std + self.aux_mean
+
     def proprio_features(self, proprio: torch.Tensor) -> torch.Tensor:
         normalised = (proprio - self.proprio_mean) / self.proprio_std
         if not self.cfg.rotation_features:
