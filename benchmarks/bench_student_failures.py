@@ -1,11 +1,14 @@
-"""Why a PickPlace, Stack, Conveyor or Kitting policy fails: for every failed held-out seed, what its fingers closed on.
+"""Why a PickPlace, Stack, Conveyor, Kitting or Insert policy fails: for every failed held-out seed, what it held.
 
 Success rates say how often a student fails, not why. This rolls the policy out on the same
 held-out seeds as `bench_student_success.py` and sorts each failed episode by what the gripper
 held: the named part (then it was dropped or missed the goal), in Stack the cube it should go
 on (the roles swapped), a distractor (grounding: and whether that distractor shared the target's
 colour or shape), or nothing. Kitting names two parts: a failure names the first named part not
-in its slot at the end, and whether it was ever held.
+in its slot at the end, and whether it was ever held. An Insert failure with the named peg in hand says
+where the peg ended (jammed tilted in the hole, in the mouth, off the hole), and every Insert episode
+records how far the peg's bottom was off the hole's centre when it first came down to the fixture's
+top: the alignment the expert settles before it goes down.
 
     .venv/bin/python benchmarks/bench_student_failures.py                 # 100 seeds, one process
     .venv/bin/python benchmarks/bench_student_failures.py --policy student:runs/x/student.pt
@@ -32,6 +35,7 @@ from sim.envs import ManufacturingEnv
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.base import Task
 from sim.tasks.conveyor import Conveyor
+from sim.tasks.insert import FIXTURE_HALF_M, MAX_TILT_RAD, PEG_SHAPE, Insert
 from sim.tasks.kitting import Kitting
 from sim.tasks.pick_place import PickPlace, SpawnedPart
 from sim.tasks.stack import Stack
@@ -50,6 +54,9 @@ def _roles(task: Task) -> tuple[list[SpawnedPart], SpawnedPart | None, list[Spaw
         return [task.top], task.bottom, [block for block in task.blocks if block not in (task.top, task.bottom)]
     if isinstance(task, Kitting):
         return list(task.named), None, [part for part in task.parts if part not in task.named]
+    if isinstance(task, Insert):
+        pegs = [SpawnedPart(body, PEG_SHAPE, colour) for body, colour in zip(task.pegs, task.peg_colours, strict=True)]
+        return pegs[:1], None, pegs[1:]
     raise ValueError(f"failure kinds are defined for {sorted(GRASP_YAW_FIELD)}, not {type(task).__name__}")
 
 
@@ -59,7 +66,27 @@ def _placed(task: Task, i: int) -> bool:
 
 
 # the privileged field with the gripper yaw that grasps each named part (folded by the part's symmetry)
-GRASP_YAW_FIELD = {"PickPlace": "grasp_yaw", "Conveyor": "grasp_yaw", "Stack": "top_grasp_yaw", "Kitting": "grasp_yaws"}
+GRASP_YAW_FIELD = {"PickPlace": "grasp_yaw", "Conveyor": "grasp_yaw", "Stack": "top_grasp_yaw", "Kitting": "grasp_yaws",
+                   "Insert": "grasp_yaw"}
+MOUTH_BAND_M = 0.005  # a held peg whose bottom is this close above the fixture's top is at the hole's mouth
+
+
+def _offset_at_mouth(fields: dict[str, np.ndarray]) -> float | None:
+    """Insert: the xy distance (m) of the held peg's bottom from the hole's centre if it is now at the
+    fixture's top, over the fixture; else None."""
+    bottom, hole = fields["peg_bottom"], fields["hole_top"]
+    offset = float(np.hypot(*(bottom[:2] - hole[:2])))
+    at_mouth = fields["grasped"][0] > 0.5 and bottom[2] < hole[2] + MOUTH_BAND_M and offset < FIXTURE_HALF_M
+    return offset if at_mouth else None
+
+
+def _insert_end(task: Insert) -> str:
+    """Where a held named peg ended, in a failed Insert episode."""
+    if task.insertion_depth() > 0.0:
+        if task.tilt() > MAX_TILT_RAD:
+            return "jammed tilted in the hole"
+        return "in the hole, never let go" if task.in_hole() else "in the hole's mouth, not deep enough"
+    return "ended off the hole"
 
 
 def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
@@ -75,28 +102,37 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     held_other = None
     terminated = truncated = commanded_close = False
     closest_m, yaw_error_at_closest = np.full(len(targets), np.inf), np.full(len(targets), np.nan)
+    offset_at_mouth = None
     while not (terminated or truncated):
         action = np.asarray(policy.act(obs))
         commanded_close = commanded_close or bool(first_row(action)[-1] > 0)
         obs, _, terminated, truncated, info = env.step(action)
-        grasp_yaws = type(task).unpack_privileged(obs["privileged"])[GRASP_YAW_FIELD[task.name]]
+        fields = type(task).unpack_privileged(obs["privileged"])
+        grasp_yaws = fields[GRASP_YAW_FIELD[task.name]]
+        if isinstance(task, Insert) and offset_at_mouth is None:
+            offset_at_mouth = _offset_at_mouth(fields)
         for i, target in enumerate(targets):
             distance = float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - task.world.body_pose(target.body)[:2]))
             if distance < closest_m[i]:
                 closest_m[i] = distance
+                period = min(np.pi, target.shape.yaw_symmetry_rad)  # fingers repeat every pi, parts by symmetry
                 yaw_error_at_closest[i] = abs(wrap_angle(float(grasp_yaws[i]) - yaw_of(np.asarray(obs["proprio"][3:7])),
-                                                         np.pi))
+                                                         period))  # fmt: skip
             held_targets[i] = held_targets[i] or bool(_held(task, [target]))
         held_base = held_base or (base is not None and bool(_held(task, [base])))
         held_other = held_other or next(iter(_held(task, distractors)), None)
     record: dict[str, Any] = {"seed": seed, "instruction": obs["instruction"], "success": bool(info["success"]),
                               "steps": int(info["steps"])}
+    if isinstance(task, Insert):
+        record["offset_at_mouth_mm"] = None if offset_at_mouth is None else round(offset_at_mouth * 1000, 1)
     if record["success"]:
         return record
     missed = next((i for i in range(len(targets)) if not _placed(task, i)), 0)  # the named part that failed
     target = targets[missed]
     of = f" {missed + 1} of {len(targets)}" if len(targets) > 1 else ""
-    if held_targets[missed]:
+    if held_targets[missed] and isinstance(task, Insert):
+        kind = f"held the named peg, {_insert_end(task)}"
+    elif held_targets[missed]:
         kind = f"held the named part{of}, then dropped it or missed the goal"
     elif held_base:
         kind = "held the part it should go on (roles swapped)"
@@ -109,6 +145,16 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     return {**record, "failure": kind, "closest_xy_to_named_part_mm": round(float(closest_m[missed]) * 1000, 1),
             "yaw_error_at_closest_deg": round(float(np.degrees(yaw_error_at_closest[missed])), 1),
             "commanded_close": commanded_close}
+
+
+def _offsets_by_outcome(records: list[dict[str, Any]]) -> dict[str, dict[str, float | int | None]]:
+    """Insert: the median offset at the hole's mouth of the successful and of the failed episodes."""
+    out: dict[str, dict[str, float | int | None]] = {}
+    for outcome, success in (("success", True), ("failure", False)):
+        offsets = [r["offset_at_mouth_mm"] for r in records
+                   if r["success"] == success and r["offset_at_mouth_mm"] is not None]  # fmt: skip
+        out[outcome] = {"episodes": len(offsets), "median": round(float(np.median(offsets)), 1) if offsets else None}
+    return out
 
 
 def add_heldout_arguments(parser: argparse.ArgumentParser, out: Path) -> None:
@@ -143,12 +189,16 @@ def main() -> None:
         yaw = np.median([r["yaw_error_at_closest_deg"] for r in of_kind])
         print(f"  {n:3d}  {kind} ({never} never commanded a close; hand within {closest} mm of the named part in all;"
               f" median yaw error there {yaw:.0f} deg)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
+    summary: dict[str, Any] = {
         "policy": args.policy, "task": args.task, "instruction_split": args.instruction_split,
         "seeds": [args.seed_start, args.seed_start + args.episodes], "success_rate": 1 - len(failures) / len(records),
-        "failure_kinds": dict(kinds), "failures": failures,
-    }, indent=2))
+        "failure_kinds": dict(kinds),
+    }
+    if args.task == "Insert":
+        summary["offset_at_mouth_mm"] = mouth = _offsets_by_outcome(records)
+        print(f"  peg bottom off the hole's centre at the mouth, median (episodes that got there): {mouth}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({**summary, "failures": failures}, indent=2))
     print(f"wrote {args.out}")
 
 

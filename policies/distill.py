@@ -297,6 +297,8 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
             scenes = first_frames(task, seeds, tuple(cfg.cameras), cfg.image_size, aux_columns[task], cfg.chunk,
                                   samples.chunks.shape[-1], cfg.env_kwargs, cfg.workers, cfg.progress)  # fmt: skip
             if start_round == 0 and cfg.grounding_epochs:
+                if text is not None:  # scenes name part combinations the demos may not
+                    text.add(scenes.instructions)
                 loss = train(model, opt, scenes, text, cfg, cfg.grounding_epochs, gen, f"grounding {task}")
                 state.setdefault("grounding_loss", {})[task] = loss  # committed with round 0
                 save_checkpoint(run_dir / "grounding.pt", model, meta={"round": -1, "config": _jsonable(cfg)})

@@ -13,6 +13,7 @@ import torch
 
 import policies.dataset.scenes as scenes
 import policies.distill as distill
+import policies.student.text as text_module
 from policies.dataset.collect import collect
 from policies.dataset.hdf5 import episode_files, read_episode
 from policies.dataset.rollout import make_env
@@ -241,3 +242,23 @@ def test_grounding_epochs_train_on_the_scenes_alone_before_behaviour_cloning(tmp
     assert np.isfinite(state["grounding_loss"][TOY]) and (tmp_path / "run" / "grounding.pt").is_file()
     with pytest.raises(ValueError, match="grounding_scenes"):
         distill.main(tiny_config(tmp_path / "no_scenes", dagger_rounds=0, aux_target="0:2", grounding_epochs=3))
+
+
+def test_grounding_epochs_learn_the_wording_of_scenes_the_demos_never_named(tmp_path: Path, monkeypatch) -> None:
+    """Scenes name combinations no demo did (Kitting has many); the text loss needs their targets too."""
+    embedded = []
+
+    def fake_encoder(sentences, cache=None):  # stands in for the sentence model, which tests do not load
+        embedded.extend(sentences)
+        seeds = [sum(map(ord, s)) for s in sentences]
+        return np.stack([np.random.default_rng(seed).normal(size=384) for seed in seeds]).astype(np.float32)
+
+    monkeypatch.setattr(text_module, "teacher_embeddings", fake_encoder)
+    cfg = tiny_config(tmp_path, dagger_rounds=0, demo_episodes=1, aux_target="0:2", grounding_scenes=12,
+                      grounding_epochs=1, text_loss_weight=0.1, text_corpus_size=80)  # fmt: skip
+    distill.main(cfg)
+    demo_wording = {read_episode(path).instruction for path in episode_files(tmp_path / "demos")}
+    scene_wording = set(scenes.first_frames(TOY, range(cfg.grounding_seed_start, cfg.grounding_seed_start + 12),
+                                            tuple(cfg.cameras), 32, [0, 1], cfg.chunk, 7, cfg.env_kwargs,
+                                            0, False).instructions)  # fmt: skip
+    assert scene_wording - demo_wording and scene_wording <= set(embedded)

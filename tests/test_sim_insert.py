@@ -83,3 +83,14 @@ def test_episodes_draw_wording_from_their_split_and_name_the_target(split: str) 
             assert sum(colour in info.instruction.split() for colour in COLOURS) == 1  # one peg has that colour
     finally:
         r.disconnect()
+
+
+def test_peg_colours_name_each_pegs_rendered_colour(robot: SimRobot) -> None:
+    """`peg_colours` lets a diagnosis tell a distractor peg's colour; it must be the colour drawn."""
+    for seed in range(4):
+        robot.reset_episode(seed)
+        task = robot.task
+        assert task.peg_colours[0] == task.colour and len(set(task.peg_colours)) == len(task.pegs)
+        for body, colour in zip(task.pegs, task.peg_colours, strict=True):
+            drawn = robot._world.client.getVisualShapeData(body)[0][7]
+            np.testing.assert_allclose(drawn, COLOURS[colour], atol=1e-6)

@@ -156,6 +156,7 @@ class Insert(Task):
             for colour, xy in zip(colours, centres[1:], strict=False)
         ]
         self.peg = self.pegs[0]
+        self.peg_colours = colours[: len(self.pegs)]  # the named peg's first, as in `pegs`
         self.hole_top = np.array([*centres[0], FIXTURE_TOP_Z])
         template = str(rng.choice(insert_templates(self.instruction_split)))
         self.instruction = template.format(colour=self.colour)
