@@ -254,6 +254,7 @@ def test_grounding_epochs_learn_the_wording_of_scenes_the_demos_never_named(tmp_
         return np.stack([np.random.default_rng(seed).normal(size=384) for seed in seeds]).astype(np.float32)
 
     monkeypatch.setattr(text_module, "teacher_embeddings", fake_encoder)
+    monkeypatch.setattr(text_module, "minilm_available", lambda: False)  # as in CI: a corpus of ~30 sentences
     cfg = tiny_config(tmp_path, dagger_rounds=0, demo_episodes=1, aux_target="0:2", grounding_scenes=12,
                       grounding_epochs=1, text_loss_weight=0.1, text_corpus_size=80)  # fmt: skip
     distill.main(cfg)

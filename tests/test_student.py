@@ -166,6 +166,20 @@ def test_sentence_targets_train_the_text_encoder_from_a_cache(tmp_path: Path) ->
     assert targets.loss(encoder, sentences).item() < 0.5 * before
 
 
+def test_pca_targets_keep_the_encoder_width_when_sentences_are_few() -> None:
+    """Five distinct sentences (repeated, as task instructions are) span at most four directions;
+    the rest of the 32 target dims are zero, not noise blown up by a near-zero singular value."""
+    from policies.student.text import pca_targets
+
+    distinct = np.random.default_rng(0).normal(size=(5, 384))
+    embeddings = np.repeat(distinct, 10, axis=0)
+    mean, comps = pca_targets(embeddings, 32)
+    assert comps.shape == (32, 384)
+    projected = (distinct - mean) @ comps.T
+    assert np.abs(projected[:, 4:]).max() == 0.0
+    assert np.allclose((np.repeat(projected, 10, axis=0)[:, :4]).std(0, ddof=1), 1.0, atol=1e-4)
+
+
 def test_orientation_features_ignore_the_quaternion_sign() -> None:
     model = StudentNet(StudentConfig(image_size=32)).eval()
     inputs = list(example_inputs(model.cfg, batch=2))

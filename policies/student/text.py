@@ -114,11 +114,19 @@ def teacher_embeddings(sentences: Sequence[str], cache: Path | None = None) -> n
 
 
 def pca_targets(embeddings: np.ndarray, out_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, components (out_dim, D)) of `embeddings`, whitened so each target dim has unit variance."""
+    """(mean, components (out_dim, D)) of `embeddings`, whitened so each target dim has unit variance.
+
+    Directions the sentences do not span (fewer distinct sentences than `out_dim`) get zero
+    components, so their targets are 0 rather than amplified rounding noise, and the targets
+    always match the text encoder's width.
+    """
     mean = embeddings.mean(0)
     _, s, vt = np.linalg.svd(embeddings - mean, full_matrices=False)
     scale = s[:out_dim] / np.sqrt(max(len(embeddings) - 1, 1))
-    return mean.astype(np.float32), (vt[:out_dim] / np.maximum(scale, 1e-6)[:, None]).astype(np.float32)
+    spanned = scale > 1e-5 * max(scale.max(initial=0.0), 1e-12)
+    comps = np.zeros((out_dim, embeddings.shape[1]), np.float32)
+    comps[: len(scale)][spanned] = vt[:out_dim][spanned] / scale[spanned, None]
+    return mean.astype(np.float32), comps
 
 
 def generic_corpus(seed_sentences: Sequence[str], size: int = 4000, seed: int = 0) -> list[str]:
