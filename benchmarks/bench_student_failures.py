@@ -7,8 +7,9 @@ on (the roles swapped), a distractor (grounding: and whether that distractor sha
 colour or shape), or nothing. Kitting names two parts: a failure names the first named part not
 in its slot at the end, and whether it was ever held. An Insert failure with the named peg in hand says
 where the peg ended (jammed tilted in the hole, in the mouth, off the hole), and every Insert episode
-records how far the peg's bottom was off the hole's centre when it first came down to the fixture's
-top: the alignment the expert settles before it goes down.
+records how far the hand's yaw was off the peg's faces when the fingers first held it, and how the
+peg met the hole when it first came down to the fixture's top (its bottom's offset from the hole's
+centre, its yaw off the hole's sides, its tilt): the alignment the expert settles before it goes down.
 
     .venv/bin/python benchmarks/bench_student_failures.py                 # 100 seeds, one process
     .venv/bin/python benchmarks/bench_student_failures.py --policy student:runs/x/student.pt
@@ -69,15 +70,28 @@ def _placed(task: Task, i: int) -> bool:
 GRASP_YAW_FIELD = {"PickPlace": "grasp_yaw", "Conveyor": "grasp_yaw", "Stack": "top_grasp_yaw", "Kitting": "grasp_yaws",
                    "Insert": "grasp_yaw"}
 MOUTH_BAND_M = 0.005  # a held peg whose bottom is this close above the fixture's top is at the hole's mouth
+MOUTH_MEASURES = ("offset_at_mouth_mm", "yaw_off_hole_at_mouth_deg", "tilt_at_mouth_deg")
+INSERT_MEASURES = ("hand_yaw_off_faces_at_grasp_deg", *MOUTH_MEASURES)
 
 
-def _offset_at_mouth(fields: dict[str, np.ndarray]) -> float | None:
-    """Insert: the xy distance (m) of the held peg's bottom from the hole's centre if it is now at the
-    fixture's top, over the fixture; else None."""
+def _pose_at_mouth(fields: dict[str, np.ndarray]) -> dict[str, float] | None:
+    """Insert: how the held peg meets the hole if its bottom is now at the fixture's top, over the
+    fixture (else None): its bottom's xy distance from the hole's centre (mm), its yaw off the hole's
+    sides (deg, folded by the square's quarter turn) and its tilt (deg)."""
     bottom, hole = fields["peg_bottom"], fields["hole_top"]
     offset = float(np.hypot(*(bottom[:2] - hole[:2])))
-    at_mouth = fields["grasped"][0] > 0.5 and bottom[2] < hole[2] + MOUTH_BAND_M and offset < FIXTURE_HALF_M
-    return offset if at_mouth else None
+    if not (fields["grasped"][0] > 0.5 and bottom[2] < hole[2] + MOUTH_BAND_M and offset < FIXTURE_HALF_M):
+        return None
+    yaw_off = abs(wrap_angle(yaw_of(fields["peg_pose"][3:7]) - float(fields["hole_yaw"][0]), np.pi / 2))
+    return {"offset_at_mouth_mm": round(offset * 1000, 1), "yaw_off_hole_at_mouth_deg": round(np.degrees(yaw_off), 1),
+            "tilt_at_mouth_deg": round(float(np.degrees(fields["tilt"][0])), 1)}  # fmt: skip
+
+
+def _hand_yaw_off_faces(fields: dict[str, np.ndarray], proprio: np.ndarray) -> float:
+    """Insert: degrees between the hand's yaw and the yaw that closes the fingers across two faces of
+    the peg, folded by the square's quarter turn (0 is the expert's grasp; 45 closes on the corners)."""
+    off = wrap_angle(float(fields["grasp_yaw"][0]) - yaw_of(np.asarray(proprio[3:7])), np.pi / 2)
+    return round(abs(float(np.degrees(off))), 1)
 
 
 def _insert_end(task: Insert) -> str:
@@ -102,15 +116,17 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     held_other = None
     terminated = truncated = commanded_close = False
     closest_m, yaw_error_at_closest = np.full(len(targets), np.inf), np.full(len(targets), np.nan)
-    offset_at_mouth = None
+    at_mouth, at_grasp = None, None
     while not (terminated or truncated):
         action = np.asarray(policy.act(obs))
         commanded_close = commanded_close or bool(first_row(action)[-1] > 0)
         obs, _, terminated, truncated, info = env.step(action)
         fields = type(task).unpack_privileged(obs["privileged"])
         grasp_yaws = fields[GRASP_YAW_FIELD[task.name]]
-        if isinstance(task, Insert) and offset_at_mouth is None:
-            offset_at_mouth = _offset_at_mouth(fields)
+        if isinstance(task, Insert) and at_mouth is None:
+            at_mouth = _pose_at_mouth(fields)
+        if isinstance(task, Insert) and at_grasp is None and fields["grasped"][0] > 0.5:
+            at_grasp = _hand_yaw_off_faces(fields, obs["proprio"])
         for i, target in enumerate(targets):
             distance = float(np.linalg.norm(np.asarray(obs["proprio"][:2]) - task.world.body_pose(target.body)[:2]))
             if distance < closest_m[i]:
@@ -124,7 +140,7 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
     record: dict[str, Any] = {"seed": seed, "instruction": obs["instruction"], "success": bool(info["success"]),
                               "steps": int(info["steps"])}
     if isinstance(task, Insert):
-        record["offset_at_mouth_mm"] = None if offset_at_mouth is None else round(offset_at_mouth * 1000, 1)
+        record.update(at_mouth or dict.fromkeys(MOUTH_MEASURES), hand_yaw_off_faces_at_grasp_deg=at_grasp)
     if record["success"]:
         return record
     missed = next((i for i in range(len(targets)) if not _placed(task, i)), 0)  # the named part that failed
@@ -147,13 +163,16 @@ def diagnose(env: ManufacturingEnv, policy: Any, seed: int) -> dict[str, Any]:
             "commanded_close": commanded_close}
 
 
-def _offsets_by_outcome(records: list[dict[str, Any]]) -> dict[str, dict[str, float | int | None]]:
-    """Insert: the median offset at the hole's mouth of the successful and of the failed episodes."""
-    out: dict[str, dict[str, float | int | None]] = {}
-    for outcome, success in (("success", True), ("failure", False)):
-        offsets = [r["offset_at_mouth_mm"] for r in records
-                   if r["success"] == success and r["offset_at_mouth_mm"] is not None]  # fmt: skip
-        out[outcome] = {"episodes": len(offsets), "median": round(float(np.median(offsets)), 1) if offsets else None}
+def _insert_measures_by_outcome(records: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """Insert: per measure (at the grasp, at the hole's mouth), its median over the successful and over
+    the failed episodes that got there."""
+    out: dict[str, dict[str, dict[str, float | int | None]]] = {}
+    for measure in INSERT_MEASURES:
+        out[measure] = {}
+        for outcome, success in (("success", True), ("failure", False)):
+            values = [r[measure] for r in records if r["success"] == success and r[measure] is not None]
+            out[measure][outcome] = {"episodes": len(values),
+                                     "median": round(float(np.median(values)), 1) if values else None}  # fmt: skip
     return out
 
 
@@ -195,8 +214,9 @@ def main() -> None:
         "failure_kinds": dict(kinds),
     }
     if args.task == "Insert":
-        summary["offset_at_mouth_mm"] = mouth = _offsets_by_outcome(records)
-        print(f"  peg bottom off the hole's centre at the mouth, median (episodes that got there): {mouth}")
+        summary["insert_measures"] = mouth = _insert_measures_by_outcome(records)
+        for measure, by_outcome in mouth.items():
+            print(f"  {measure}, median (episodes that got there): {by_outcome}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({**summary, "failures": failures}, indent=2))
     print(f"wrote {args.out}")
