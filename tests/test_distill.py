@@ -244,6 +244,26 @@ def test_grounding_epochs_train_on_the_scenes_alone_before_behaviour_cloning(tmp
         distill.main(tiny_config(tmp_path / "no_scenes", dagger_rounds=0, aux_target="0:2", grounding_epochs=3))
 
 
+def test_aux_normalisation_from_the_scenes_scales_the_grounding_epochs_and_bc_goes_back(tmp_path: Path) -> None:
+    """Demo frames carry the parts about; the grounding epochs can be scaled to the first frames' spread,
+    and BC then goes back to the demos' (a lifted part would be far outside the scenes' spread)."""
+    cfg = tiny_config(tmp_path, dagger_rounds=0, aux_target="0:2", grounding_scenes=6, grounding_epochs=1,
+                      aux_normalisation="scenes")  # fmt: skip
+    distill.main(cfg)
+    first = scenes.first_frames(TOY, range(cfg.grounding_seed_start, cfg.grounding_seed_start + 6), tuple(cfg.cameras),
+                                32, [0, 1], cfg.chunk, 7, cfg.env_kwargs, 0, False).aux  # fmt: skip
+    demos = distill._load([tmp_path / "demos"], cfg, demos=True, aux={TOY: (0, 1)}).aux
+    assert not np.allclose(first.std(0), demos.std(0), rtol=0.05)  # the two sources differ here
+    grounded, _ = load_checkpoint(tmp_path / "grounding.pt")
+    np.testing.assert_allclose(grounded.aux_std.numpy(), np.maximum(first.std(0), 1e-3), rtol=1e-5)
+    cloned, _ = load_checkpoint(tmp_path / "round_0.pt")
+    np.testing.assert_allclose(cloned.aux_std.numpy(), np.maximum(demos.std(0), 1e-3), rtol=1e-5)
+    with pytest.raises(ValueError, match="aux_normalisation"):
+        distill.main(tiny_config(tmp_path / "bad", aux_target="0:2", grounding_scenes=6, aux_normalisation="frames"))
+    with pytest.raises(ValueError, match="grounding_scenes"):
+        distill.main(tiny_config(tmp_path / "none", aux_target="0:2", aux_normalisation="scenes"))
+
+
 def test_grounding_epochs_learn_the_wording_of_scenes_the_demos_never_named(tmp_path: Path, monkeypatch) -> None:
     """Scenes name combinations no demo did (Kitting has many); the text loss needs their targets too."""
     embedded = []

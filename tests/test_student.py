@@ -180,6 +180,19 @@ def test_pca_targets_keep_the_encoder_width_when_sentences_are_few() -> None:
     assert np.allclose((np.repeat(projected, 10, axis=0)[:, :4]).std(0, ddof=1), 1.0, atol=1e-4)
 
 
+def test_renormalising_the_aux_head_keeps_its_estimates() -> None:
+    model = StudentNet(StudentConfig(image_size=32, aux_dim=3)).eval()
+    model.aux_mean.copy_(torch.tensor([0.5, 0.0, 0.05]))
+    model.aux_std.copy_(torch.tensor([0.05, 0.05, 0.001]))
+    with torch.no_grad():
+        features = model.features(*example_inputs(model.cfg, batch=4))
+        before = model.aux_estimate(features)
+        model.renormalise_aux(torch.tensor([0.48, 0.01, 0.06]), torch.tensor([0.14, 0.06, 0.05]))
+        after = model.aux_estimate(features)
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-6)
+    assert torch.equal(model.aux_std, torch.tensor([0.14, 0.06, 0.05]))
+
+
 def test_orientation_features_ignore_the_quaternion_sign() -> None:
     model = StudentNet(StudentConfig(image_size=32)).eval()
     inputs = list(example_inputs(model.cfg, batch=2))

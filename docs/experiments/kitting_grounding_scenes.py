@@ -1,6 +1,7 @@
 """Does a Kitting student's auxiliary head find the named parts in new scenes when it sees more scenes?
 
     python docs/experiments/kitting_grounding_scenes.py [--scenes 1000,8000] [--steps 6000] [--out OUT.json]
+        [--clip-grad 1.0] [--normalisation-from CHECKPOINT]
 
 The distilled Kitting students locate the named parts on training scenes but not on new ones
 (`docs/experiments/README.md`). Demonstrations cost an episode a scene; the auxiliary target costs
@@ -8,7 +9,9 @@ only a reset and a rendered frame. This trains a fresh student (the `kitting_dis
 on the auxiliary loss alone, from the first frames of the first N training seeds, for the same
 number of gradient steps whatever N, and reads off its predictions on training seeds and on test
 seeds 1,000,000 onwards: the median xy error for each named part, and how often the prediction
-for the first named part lies nearer it than the second (0.5 is chance).
+for the first named part lies nearer it than the second (0.5 is chance). `--clip-grad` and
+`--normalisation-from` (take the proprioception and auxiliary-target mean and spread from a
+distilled checkpoint, i.e. from its demos) bring it closer to `robocell distill`'s grounding epochs.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from policies.dataset.arrays import Samples
 from policies.dataset.scenes import first_frames
 from policies.distill import _shift, privileged_columns
 from policies.student.model import StudentConfig, StudentNet
+from policies.student.runtime import load_checkpoint
 
 AUX_TARGET = "0:3,7:10,24:26,28:30"  # kitting_distill.json's: both named parts' poses, then the slots
 TEST_SEED_START = 1_000_000
@@ -38,7 +42,8 @@ def render(seeds: range) -> Samples:
     return first_frames("Kitting", seeds, CAMERAS, 96, columns, chunk=4, action_dim=7, env_kwargs={"image_size": 96})
 
 
-def train(data: Samples, n: int, steps: int, seed: int = 0) -> StudentNet:
+def train(data: Samples, n: int, steps: int, seed: int = 0, clip_grad: float = 0.0,
+          normalisation: StudentNet | None = None) -> StudentNet:
     """A fresh student trained on the auxiliary loss alone, on the first `n` scenes of `data`."""
     torch.manual_seed(seed)
     gen = np.random.default_rng(seed)
@@ -47,6 +52,9 @@ def train(data: Samples, n: int, steps: int, seed: int = 0) -> StudentNet:
     model.proprio_std.copy_(torch.from_numpy(data.proprio[:n].std(0)).clamp(min=1e-2))
     model.aux_mean.copy_(torch.from_numpy(data.aux[:n].mean(0)))
     model.aux_std.copy_(torch.from_numpy(data.aux[:n].std(0)).clamp(min=1e-3))
+    if normalisation is not None:
+        for name in ("proprio_mean", "proprio_std", "aux_mean", "aux_std"):
+            getattr(model, name).copy_(getattr(normalisation, name))
     tokens = _tokens(model, data, slice(0, n))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=5e-5)
@@ -65,6 +73,8 @@ def train(data: Samples, n: int, steps: int, seed: int = 0) -> StudentNet:
         loss = ((model.aux(features) - target) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clip_grad:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
         opt.step()
         sched.step()
         bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
@@ -104,6 +114,8 @@ def main() -> None:
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="")
+    parser.add_argument("--clip-grad", type=float, default=0.0, help="gradient norm clip (distill: 1.0)")
+    parser.add_argument("--normalisation-from", default="", help="a checkpoint whose normalisation to use")
     args = parser.parse_args()
     logging.getLogger("robot.safety").setLevel(logging.ERROR)
     torch.set_num_threads(args.threads)
@@ -111,11 +123,13 @@ def main() -> None:
     start = time.perf_counter()
     data = render(range(0, counts[-1]))
     test = render(range(TEST_SEED_START, TEST_SEED_START + args.test_scenes))
-    results: dict = {"steps": args.steps, "test_scenes": args.test_scenes, "render_seconds": 0.0, "runs": {}}
+    results: dict = {"steps": args.steps, "test_scenes": args.test_scenes, "render_seconds": 0.0, "runs": {},
+                     "clip_grad": args.clip_grad, "normalisation_from": args.normalisation_from}
     results["render_seconds"] = round(time.perf_counter() - start, 1)
     for n in counts:
         began = time.perf_counter()
-        model = train(data, n, args.steps)
+        reference = load_checkpoint(args.normalisation_from)[0] if args.normalisation_from else None
+        model = train(data, n, args.steps, clip_grad=args.clip_grad, normalisation=reference)
         results["runs"][str(n)] = {
             "train_seconds": round(time.perf_counter() - began, 1),
             "training_scenes": probe(model, data, slice(0, min(n, args.test_scenes))),

@@ -189,6 +189,17 @@ class StudentNet(nn.Module):
         """The auxiliary prediction in the target's own units (metres, radians): what probes read off."""
         return self.aux(features) * self.aux_std + self.aux_mean
 
+    @torch.no_grad()
+    def renormalise_aux(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Switch the auxiliary targets' units to (`mean`, `std`) and rescale the head's last layer to
+        match, so `aux_estimate` is unchanged: the head learned in one scaling goes on in another."""
+        last = self.aux_head[-1]
+        scale = self.aux_std / std
+        last.weight.mul_(scale[:, None])
+        last.bias.copy_((last.bias * self.aux_std + self.aux_mean - mean) / std)
+        self.aux_mean.copy_(mean)
+        self.aux_std.copy_(std)
+
     def proprio_features(self, proprio: torch.Tensor) -> torch.Tensor:
         normalised = (proprio - self.proprio_mean) / self.proprio_std
         if not self.cfg.rotation_features:
