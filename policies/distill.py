@@ -36,7 +36,8 @@ from 13 to 3 in 100 held-out episodes; with `film="all"` as well, the student re
 `grounding_scenes` adds that many first frames of fresh resets, labelled for the auxiliary head only
 (`policies.dataset.scenes`): a scene costs a reset, not a demonstration, so the head sees far more
 scenes than the actions do. `grounding_epochs` trains on those scenes alone before BC starts
-(the student at that point is saved as `grounding.pt`, to probe).
+(the student at that point is saved as `grounding.pt`, to probe); `aux_normalisation "scenes"` scales
+their targets by the scenes' own spread rather than the demos' (Kitting: 23 mm off in new scenes, not 64).
 
 `word_pairs` adds ordered word pairs to the instruction's hashed tokens: without them the text
 encoder cannot tell "the red cube onto the blue cube" from "the blue cube onto the red cube", and
