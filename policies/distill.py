@@ -304,11 +304,12 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
         gen.bit_generator.state = train_state["numpy_rng"]
         log.info("resuming after round %d", state["finished_round"])
     if cfg.grounding_scenes:  # after the normalisation, which stays the demos' unless aux_normalisation says
+        scene_scaled = start_round == 0 and cfg.aux_normalisation == "scenes"
         seeds = range(cfg.grounding_seed_start, cfg.grounding_seed_start + cfg.grounding_scenes)
         for task in tasks:
             scenes = first_frames(task, seeds, tuple(cfg.cameras), cfg.image_size, aux_columns[task], cfg.chunk,
                                   samples.chunks.shape[-1], cfg.env_kwargs, cfg.workers, cfg.progress)  # fmt: skip
-            if start_round == 0 and cfg.aux_normalisation == "scenes":
+            if scene_scaled:
                 _set_aux_normalisation(model, scenes)
             if start_round == 0 and cfg.grounding_epochs:
                 if text is not None:  # scenes name part combinations the demos may not
@@ -317,7 +318,7 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
                 state.setdefault("grounding_loss", {})[task] = loss  # committed with round 0
                 save_checkpoint(run_dir / "grounding.pt", model, meta={"round": -1, "config": _jsonable(cfg)})
                 log.info("grounding on %d %s scenes: loss %.4f", len(scenes), task, loss)
-            if start_round == 0 and cfg.aux_normalisation == "scenes":  # back to the demos', predictions kept
+            if scene_scaled:  # back to the demos', predictions kept
                 _set_aux_normalisation(model, samples, keep_predictions=True)
             samples = append_samples(samples, scenes)
 

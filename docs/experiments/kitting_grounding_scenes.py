@@ -126,9 +126,9 @@ def main() -> None:
     results: dict = {"steps": args.steps, "test_scenes": args.test_scenes, "render_seconds": 0.0, "runs": {},
                      "clip_grad": args.clip_grad, "normalisation_from": args.normalisation_from}
     results["render_seconds"] = round(time.perf_counter() - start, 1)
+    reference = load_checkpoint(args.normalisation_from)[0] if args.normalisation_from else None
     for n in counts:
         began = time.perf_counter()
-        reference = load_checkpoint(args.normalisation_from)[0] if args.normalisation_from else None
         model = train(data, n, args.steps, clip_grad=args.clip_grad, normalisation=reference)
         results["runs"][str(n)] = {
             "train_seconds": round(time.perf_counter() - began, 1),
