@@ -282,8 +282,10 @@ def _train_rounds(cfg: DistillConfig, state: dict, max_steps: int | None) -> Non
         raise ValueError("grounding_epochs train on the grounding scenes: set grounding_scenes as well")
     if cfg.aux_normalisation not in ("demos", "scenes"):
         raise ValueError(f"aux_normalisation {cfg.aux_normalisation!r}: use 'demos' or 'scenes'")
-    if cfg.aux_normalisation == "scenes" and (not cfg.grounding_scenes or len(tasks) > 1):
-        raise ValueError("aux_normalisation 'scenes' takes one task's grounding scenes: set grounding_scenes")
+    if cfg.aux_normalisation == "scenes" and (not cfg.grounding_epochs or len(tasks) > 1):
+        # without grounding epochs BC would switch back to the demos' spread before any step: a no-op
+        raise ValueError("aux_normalisation 'scenes' scales one task's grounding epochs: set grounding_scenes "
+                         "and grounding_epochs")
     model = StudentNet(student_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = np.random.default_rng(cfg.seed)

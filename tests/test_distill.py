@@ -262,6 +262,9 @@ def test_aux_normalisation_from_the_scenes_scales_the_grounding_epochs_and_bc_go
         distill.main(tiny_config(tmp_path / "bad", aux_target="0:2", grounding_scenes=6, aux_normalisation="frames"))
     with pytest.raises(ValueError, match="grounding_scenes"):
         distill.main(tiny_config(tmp_path / "none", aux_target="0:2", aux_normalisation="scenes"))
+    with pytest.raises(ValueError, match="grounding_epochs"):  # scenes only for BC: the setting would do nothing
+        distill.main(tiny_config(tmp_path / "noepochs", aux_target="0:2", grounding_scenes=6,
+                                 aux_normalisation="scenes"))  # fmt: skip
 
 
 def test_grounding_epochs_learn_the_wording_of_scenes_the_demos_never_named(tmp_path: Path, monkeypatch) -> None:

@@ -67,3 +67,23 @@ def test_privileged_layout_names_every_entry(robot: SimRobot) -> None:
     speeds = [robot._world.body_speed(part.body) for part in robot.task.parts]
     assert np.allclose(fields["part_speeds"], speeds, atol=1e-6)
     assert TASKS["Sort"] is Sort
+
+
+def _next_part(robot: SimRobot) -> np.ndarray:
+    return Sort.unpack_privileged(robot.read(with_cameras=False).extras["privileged"])["next_part"]
+
+
+def test_next_part_is_the_pending_part_nearest_the_hand_with_its_bin(robot: SimRobot) -> None:
+    task = robot.task
+    hand = robot.task.robot.ee_pose()[:2]
+    xyz = [robot._world.body_pose(part.body)[:3] for part in task.parts]
+    nearest = int(np.argmin([np.linalg.norm(p[:2] - hand) for p in xyz]))
+    assert np.allclose(_next_part(robot), [*xyz[nearest], *task.goal_bins[nearest].center_xy], atol=1e-6)
+
+    _drop_into(robot, nearest, task.goal_bins[nearest].name, (0.0, 0.0))  # placed: no longer next
+    robot.advance(0.05)
+    pending = [i for i in range(N_PARTS) if i != nearest]
+    xyz = [robot._world.body_pose(part.body)[:3] for part in task.parts]
+    after = min(pending, key=lambda i: float(np.linalg.norm(xyz[i][:2] - hand)))
+    assert np.allclose(_next_part(robot)[3:], task.goal_bins[after].center_xy)
+    assert np.allclose(_next_part(robot)[:3], xyz[after], atol=1e-6)

@@ -10,37 +10,22 @@ named part than the second (0.5 is chance). Needs the auxiliary target `0:3,7:10
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import numpy as np
-import torch
-
-from policies.student.runtime import load_checkpoint
-from sim.envs import ManufacturingEnv
-from sim.tasks.kitting import Kitting
+from aux_probe import SEED_SETS, first_frame_estimates, load_student
 
 
 def main(checkpoint: str) -> None:
-    logging.getLogger("robot.safety").setLevel(logging.ERROR)
-    model, _ = load_checkpoint(checkpoint)
-    model.eval()
-    for seeds in (range(0, 40), range(1_000_000, 1_000_040)):
-        env = ManufacturingEnv(task="Kitting", image_size=96)
+    model = load_student(checkpoint)
+    for seeds in SEED_SETS:
         error_a, error_b, nearer_a, apart = [], [], [], []
-        for seed in seeds:
-            obs, _ = env.reset(seed=seed)
-            state = Kitting.unpack_privileged(obs["privileged"])
-            tokens = torch.from_numpy(model.cfg.tokenize(obs["instruction"])[None])
-            with torch.no_grad():
-                images = (torch.from_numpy(obs[key][None]) for key in ("scene_rgb", "wrist_rgb", "proprio"))
-                aux = model.aux_estimate(model.features(*images, tokens))[0].numpy()
+        for state, aux, _ in first_frame_estimates(model, "Kitting", seeds):
             a, b = state["part_poses"][:2], state["part_poses"][7:9]
             error_a.append(np.linalg.norm(aux[:2] - a))
             error_b.append(np.linalg.norm(aux[3:5] - b))
             nearer_a.append(np.linalg.norm(aux[:2] - a) < np.linalg.norm(aux[:2] - b))
             apart.append(np.linalg.norm(a - b))
-        env.close()
         print(f"seeds {seeds.start}-{seeds.stop - 1}: first-step aux error, first named part median "
               f"{1000 * np.median(error_a):.0f} mm, second {1000 * np.median(error_b):.0f} mm; the first prediction "
               f"nearer the first part than the second in {np.mean(nearer_a):.0%}; the parts a median "

@@ -27,6 +27,7 @@ from robot.interface import EE_ACTION_DIM
 from sim.experts.pick_place import ExpertConfig, PickPlaceExpert, ee_action
 from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.pick_place import RESTING_SPEED_M_S, PickPlace
+from sim.tasks.sort import nearest_pending
 
 NEUTRAL_YAW_RAD = 0.0  # the hand's yaw at home, pointing down, fingers closing along world y
 
@@ -179,16 +180,8 @@ def first_pending(s: dict[str, np.ndarray], pending: list[int], ee: np.ndarray) 
 
 
 def nearest_first(s: dict[str, np.ndarray], pending: list[int], ee: np.ndarray) -> int:
-    """The held pending part, else the pending part nearest the hand (in xy).
-
-    For tasks whose parts may go in any order (Sort, Kitting): the choice is read off the scene as the
-    cameras show it, not off an order no image shows (the spawn order, the instruction's word order),
-    so a student distilled from the expert can make the same choice."""
-    held = [i for i in pending if s["grasped"][i] > 0.5]
-    if held:
-        return held[0]
-    xy = s["part_poses"].reshape(-1, 7)[:, :2]
-    return min(pending, key=lambda i: float(np.linalg.norm(xy[i] - ee[:2])))
+    """`sim.tasks.sort.nearest_pending` on an expert's unpacked privileged state."""
+    return nearest_pending(s["part_poses"].reshape(-1, 7)[:, :2], s["grasped"], pending, ee[:2])
 
 
 class EachPartExpert:

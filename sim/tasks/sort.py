@@ -119,6 +119,18 @@ def grasp_yaw(shape: PartShape, quat: np.ndarray) -> float:
     return wrap_angle(yaw_of(quat), min(shape.yaw_symmetry_rad, np.pi))
 
 
+def nearest_pending(part_xy: np.ndarray, grasped: np.ndarray, pending: list[int], ee_xy: np.ndarray) -> int:
+    """The held pending part, else the pending part nearest the hand (in xy).
+
+    For tasks whose parts may go in any order (Sort, Kitting): the choice is read off the scene as the
+    cameras show it, not off an order no image shows (the spawn order, the instruction's word order),
+    so a student distilled from the expert can make the same choice."""
+    held = [i for i in pending if grasped[i] > 0.5]
+    if held:
+        return held[0]
+    return min(pending, key=lambda i: float(np.linalg.norm(part_xy[i] - ee_xy)))
+
+
 def released_and_resting(world: World, robot: GripperRobot, body: int) -> bool:
     """The part lies still and no finger touches it: it stays where it is without the robot."""
     return world.body_speed(body) < RESTING_SPEED_M_S and not any(robot.finger_contact(body))
@@ -157,6 +169,9 @@ class Sort(Task):
         ("in_goal", N_PARTS),  # 1 where the part is inside the bin it belongs in (see `in_goal`)
         ("time_fraction", 1),  # elapsed / time limit
         ("part_speeds", N_PARTS),  # each part's linear speed (m/s): resting below RESTING_SPEED_M_S
+        # the part the experts take next (`nearest_pending`; among all parts once all are in their bins):
+        # [x y z] and its bin's [x y]. A grounding target a camera can show, unlike the spawn order.
+        ("next_part", 5),
     )
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -236,5 +251,14 @@ class Sort(Task):
             [float(self.in_goal(i)) for i in range(N_PARTS)],
             [time_fraction],
             [self.world.body_speed(part.body) for part in self.parts],
+            self._next_part(poses),
         ])
         return vector.astype(np.float32)
+
+    def _next_part(self, poses: list[np.ndarray]) -> np.ndarray:
+        """`next_part`'s values: the part `nearest_pending` picks and the centre of the bin it belongs in."""
+        grasped = np.array([float(self.grasped(i)) for i in range(N_PARTS)])
+        pending = [i for i in range(N_PARTS) if not self.in_goal(i)] or list(range(N_PARTS))
+        xy = np.array([pose[:2] for pose in poses])
+        i = nearest_pending(xy, grasped, pending, self.robot.ee_pose()[:2])
+        return np.array([*poses[i][:3], *self.goal_bins[i].center_xy])
