@@ -76,7 +76,7 @@ def test_reactive_expert_labels_a_state_the_same_whatever_came_before(task: str)
         env.close()
 
 
-NOT_PER_PART = {"time_fraction", "slot_wall_top_z", "distractor_positions", "distractor_mask"}
+NOT_PER_PART = {"next_part", "time_fraction", "slot_wall_top_z", "distractor_positions", "distractor_mask"}
 
 
 def _with_parts_reordered(task: str, privileged: np.ndarray, order: list[int]) -> np.ndarray:
