@@ -239,6 +239,8 @@ class Sort(Task):
 
     def privileged_state(self, time_fraction: float) -> np.ndarray:
         poses = [self.world.body_pose(part.body) for part in self.parts]
+        grasped = [float(self.grasped(i)) for i in range(N_PARTS)]
+        in_goal = [float(self.in_goal(i)) for i in range(N_PARTS)]
         vector = np.concatenate([
             np.concatenate(poses),
             [grasp_yaw(part.shape, pose[3:]) for part, pose in zip(self.parts, poses, strict=True)],
@@ -247,18 +249,17 @@ class Sort(Task):
             np.concatenate([[*spec.center_xy, spec.floor_top_z] for spec in self.goal_bins]),
             np.concatenate([spec.inner_half_xy for spec in self.goal_bins]),
             [spec.wall_top_z for spec in self.goal_bins],
-            [float(self.grasped(i)) for i in range(N_PARTS)],
-            [float(self.in_goal(i)) for i in range(N_PARTS)],
+            grasped,
+            in_goal,
             [time_fraction],
             [self.world.body_speed(part.body) for part in self.parts],
-            self._next_part(poses),
+            self._next_part(poses, grasped, in_goal),
         ])
         return vector.astype(np.float32)
 
-    def _next_part(self, poses: list[np.ndarray]) -> np.ndarray:
+    def _next_part(self, poses: list[np.ndarray], grasped: list[float], in_goal: list[float]) -> np.ndarray:
         """`next_part`'s values: the part `nearest_pending` picks and the centre of the bin it belongs in."""
-        grasped = np.array([float(self.grasped(i)) for i in range(N_PARTS)])
-        pending = [i for i in range(N_PARTS) if not self.in_goal(i)] or list(range(N_PARTS))
+        pending = [i for i in range(N_PARTS) if in_goal[i] < 0.5] or list(range(N_PARTS))
         xy = np.array([pose[:2] for pose in poses])
-        i = nearest_pending(xy, grasped, pending, self.robot.ee_pose()[:2])
+        i = nearest_pending(xy, np.asarray(grasped), pending, self.robot.ee_pose()[:2])
         return np.array([*poses[i][:3], *self.goal_bins[i].center_xy])
