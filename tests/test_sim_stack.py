@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from sim.backend import SimRobot
+from sim.tasks.sort import grasp_yaw, grasp_yaw_vector
 from sim.tasks.stack import STABLE_S, Stack
+from sim.world import PART_SHAPES
 
 
 # -- judging --------------------------------------------------------------------------------
@@ -59,6 +61,25 @@ def test_blocks_are_distinct_colours_and_the_layout_is_named(robot: SimRobot) ->
         assert np.allclose(fields["top_pose"][:3], robot._world.body_pose(task.top.body)[:3], atol=1e-6)
         assert np.allclose(fields["bottom_pose"][:3], robot._world.body_pose(task.bottom.body)[:3], atol=1e-6)
         assert fields["distractor_mask"].sum() == len(task.blocks) - 2
+        assert np.allclose(fields["top_grasp_yaw_vector"], grasp_yaw_vector(task.top.shape, fields["top_pose"][3:]))
         assert fields["grasped"][0] == 0.0 and fields["stacked"][0] == 0.0
         speeds = [robot._world.body_speed(task.top.body), robot._world.body_speed(task.bottom.body)]
         assert np.allclose(fields["speeds"], speeds, atol=1e-6)
+
+
+def _yaw_quat(degrees: float) -> np.ndarray:
+    half = np.radians(degrees) / 2
+    return np.array([0.0, 0.0, np.sin(half), np.cos(half)])
+
+
+def test_grasp_yaw_vector_is_continuous_where_the_folded_yaw_jumps() -> None:
+    cube, brick = PART_SHAPES["cube"], PART_SHAPES["brick"]
+    # a cube at 44 and at 46 degrees: the folded yaw jumps by 88 degrees, the vector moves 8 degrees
+    assert abs(grasp_yaw(cube, _yaw_quat(44)) - grasp_yaw(cube, _yaw_quat(46))) > np.radians(80)
+    step = np.subtract(grasp_yaw_vector(cube, _yaw_quat(44)), grasp_yaw_vector(cube, _yaw_quat(46)))
+    assert np.linalg.norm(step) < 0.15
+    # turned by its symmetry the part reads the same; turned by less it does not
+    assert np.allclose(grasp_yaw_vector(cube, _yaw_quat(10)), grasp_yaw_vector(cube, _yaw_quat(100)), atol=1e-6)
+    assert np.allclose(grasp_yaw_vector(brick, _yaw_quat(10)), grasp_yaw_vector(brick, _yaw_quat(190)), atol=1e-6)
+    assert not np.allclose(grasp_yaw_vector(brick, _yaw_quat(10)), grasp_yaw_vector(brick, _yaw_quat(100)), atol=0.1)
+    assert grasp_yaw_vector(PART_SHAPES["cylinder"], _yaw_quat(30)) == (1.0, 0.0)  # any grasp will do

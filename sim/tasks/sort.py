@@ -119,6 +119,18 @@ def grasp_yaw(shape: PartShape, quat: np.ndarray) -> float:
     return wrap_angle(yaw_of(quat), min(shape.yaw_symmetry_rad, np.pi))
 
 
+def grasp_yaw_vector(shape: PartShape, quat: np.ndarray) -> tuple[float, float]:
+    """`grasp_yaw` as (cos, sin) of the angle times the grasps per turn (4 for a cube): a regression target.
+
+    The folded angle jumps (a cube at 44 and at 46 degrees reads +44 and -44) where the images do not, so a
+    head that regresses it averages the two sides; this vector is continuous across the fold."""
+    if shape.yaw_symmetry_rad >= 2 * np.pi:
+        return 1.0, 0.0
+    turns = 2 * np.pi / min(shape.yaw_symmetry_rad, np.pi)
+    angle = turns * grasp_yaw(shape, quat)
+    return float(np.cos(angle)), float(np.sin(angle))
+
+
 def nearest_pending(part_xy: np.ndarray, grasped: np.ndarray, pending: list[int], ee_xy: np.ndarray) -> int:
     """The held pending part, else the pending part nearest the hand (in xy).
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.tasks.base import Task, register_task
 from sim.tasks.pick_place import MIN_PART_SPACING_M, PART_REGION_X, PART_REGION_Y, RESTING_SPEED_M_S, SpawnedPart
-from sim.tasks.sort import choose_template, grasp_yaw, sample_spaced_xy, staged_progress
+from sim.tasks.sort import choose_template, grasp_yaw, grasp_yaw_vector, sample_spaced_xy, staged_progress
 from sim.world import COLOURS, PART_SHAPES, TABLE_TOP_Z
 
 BLOCK = PART_SHAPES["cube"]
@@ -57,6 +57,7 @@ class Stack(Task):
     privileged_layout = (
         ("top_pose", 7),  # the cube to move [x y z qx qy qz qw]
         ("top_grasp_yaw", 1),  # gripper yaw closing the fingers across it, folded by its symmetry
+        ("top_grasp_yaw_vector", 2),  # the same as a vector continuous across the fold (`grasp_yaw_vector`)
         ("top_half_extents", 3),
         ("bottom_pose", 7),  # the cube to stack on
         ("bottom_half_extents", 3),
@@ -132,6 +133,7 @@ class Stack(Task):
         vector = np.concatenate([
             top,
             [grasp_yaw(self.top.shape, top[3:])],
+            grasp_yaw_vector(self.top.shape, top[3:]),
             self.top.shape.half_extents,
             bottom,
             self.bottom.shape.half_extents,
