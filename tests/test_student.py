@@ -255,7 +255,8 @@ def test_privileged_columns_name_fields_prefixes_or_ranges() -> None:
     assert privileged_columns("PickPlace", "part_pose:3") == (0, 1, 2)
     assert privileged_columns("PickPlace", "grasp_yaw") == (7,)
     assert privileged_columns("PickPlace", "2:5") == (2, 3, 4)
-    assert privileged_columns("Stack", "top_pose:3, bottom_pose:3") == (0, 1, 2, 11, 12, 13)
+    assert privileged_columns("Stack", "top_pose:3, bottom_pose:3") == (0, 1, 2, 13, 14, 15)
+    assert privileged_columns("Stack", "top_grasp_yaw_vector") == (8, 9)
     with pytest.raises(ValueError, match="no field 'bolt_pose'.*part_pose"):
         privileged_columns("PickPlace", "bolt_pose")
     with pytest.raises(ValueError, match="has 1 values"):

@@ -2,12 +2,12 @@
 
     python docs/experiments/stack_yaw_probe.py assets/student_stack/student.pt runs/stack_yaw/round_0.pt
 
-Rolls each student out (ensemble execution, as the shipped Stack student runs) on test seeds (1,000,000 on, 40 by default) and, at the last step with the hand
-within 10 mm (xy) of the top cube before the fingers first hold it (the yaw it grasped with, or the one
-it hovered at until time ran out), records the hand's yaw off the nearest grasp (degrees, folded by the
-cube's 90-degree symmetry: 45 is as far off as it gets), and, for a student whose auxiliary head predicts
-`top_grasp_yaw_vector`, how far that estimate is off the cube's grasp yaw. Medians for the successful and
-the failed episodes, and the success rate.
+Rolls each student out (ensemble execution, as the shipped Stack student runs) on test seeds (1,000,000 on, 40
+by default) and, at the last step with the hand within 10 mm (xy) of the top cube before the fingers first
+hold it (the yaw it grasped with, or the one it hovered at until time ran out), records the hand's yaw off the
+nearest grasp (degrees, folded by the cube's 90-degree symmetry: 45 is as far off as it gets), and, for a
+student whose auxiliary head predicts `top_grasp_yaw_vector`, how far that estimate is off the cube's grasp
+yaw. Medians for the successful and the failed episodes, and the success rate.
 """
 
 from __future__ import annotations
