@@ -33,10 +33,14 @@ def first_frame_estimates(
     rows = []
     for seed in seeds:
         obs, _ = env.reset(seed=seed)
-        tokens = torch.from_numpy(model.cfg.tokenize(obs["instruction"])[None])
-        with torch.no_grad():
-            inputs = (torch.from_numpy(obs[key][None]) for key in ("scene_rgb", "wrist_rgb", "proprio"))
-            aux = model.aux_estimate(model.features(*inputs, tokens))[0].numpy()
-        rows.append((TASKS[task].unpack_privileged(obs["privileged"]), aux, obs["instruction"]))
+        rows.append((TASKS[task].unpack_privileged(obs["privileged"]), aux_estimate(model, obs), obs["instruction"]))
     env.close()
     return rows
+
+
+def aux_estimate(model: StudentNet, obs: dict) -> np.ndarray:
+    """The auxiliary head's estimate for one observation, in the target's units."""
+    tokens = torch.from_numpy(model.cfg.tokenize(obs["instruction"])[None])
+    with torch.no_grad():
+        inputs = (torch.from_numpy(obs[key][None]) for key in ("scene_rgb", "wrist_rgb", "proprio"))
+        return model.aux_estimate(model.features(*inputs, tokens))[0].numpy()

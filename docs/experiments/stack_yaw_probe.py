@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
-from aux_probe import load_student
+from aux_probe import aux_estimate, load_student
 
 from policies.registry import load_policy
 from policies.student.model import StudentNet
@@ -35,11 +34,7 @@ def _vector_columns(model: StudentNet) -> slice | None:
 
 
 def _estimated_yaw(model: StudentNet, obs: dict) -> float:
-    tokens = torch.from_numpy(model.cfg.tokenize(obs["instruction"])[None])
-    with torch.no_grad():
-        inputs = (torch.from_numpy(obs[key][None]) for key in ("scene_rgb", "wrist_rgb", "proprio"))
-        aux = model.aux_estimate(model.features(*inputs, tokens))[0].numpy()
-    cos, sin = aux[_vector_columns(model)]
+    cos, sin = aux_estimate(model, obs)[_vector_columns(model)]
     return float(np.arctan2(sin, cos) / 4)  # back to the grasp yaw, folded to +-45 degrees
 
 
