@@ -24,7 +24,6 @@ from sim.geometry import wrap_angle, yaw_of
 from sim.tasks.stack import Stack
 
 NEAR_M = 0.010
-VECTOR = "top_grasp_yaw_vector"
 
 
 def _vector_columns(model: StudentNet) -> slice | None:
